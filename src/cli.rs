@@ -1,0 +1,138 @@
+//! Command-line interface: etcdctl's flags and environment, as `kubectl etcd`.
+
+use crate::duration;
+use crate::output::Compat;
+use clap::{ArgAction, Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::time::Duration;
+
+const ABOUT: &str = "etcdctl's endpoint status, health, member list, alarm list and hashkv for every etcd member, from a laptop";
+
+const LONG_ABOUT: &str = "\
+etcdctl's endpoint status, health, member list, alarm list and hashkv for every etcd member, \
+from a laptop.
+
+Output is byte for byte what etcdctl prints for the cluster's version (the lowest member's; \
+override with --etcdctl-compat), with two deliberate differences:
+  * endpoints are queried concurrently and printed in the order given, so the whole command ends \
+within --dial-timeout + --command-timeout however many members hang;
+  * a member that does not answer keeps its row in table and simple output (its endpoint, and \
+the error under ERRORS), besides etcdctl's stderr line and exit status 1: a dead member is \
+shown, not hidden.
+
+Exit status: 0 ok, 1 a member failed or the cluster is unhealthy, 4 unsupported output format, \
+128 bad arguments or unusable certificate files.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl-etcd",
+    bin_name = "kubectl etcd",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    propagate_version = true,
+    disable_help_subcommand = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub etcd: EtcdFlags,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Status of every member (etcdctl endpoint status)
+    Status,
+    /// Health of every member: a timed quorum read (etcdctl endpoint health)
+    Health,
+    /// The cluster's member list (etcdctl member list)
+    #[command(visible_alias = "member-list")]
+    Members,
+    /// Active alarms such as NOSPACE or CORRUPT (etcdctl alarm list)
+    Alarms,
+    /// Hash of each member's key-value store (etcdctl endpoint hashkv)
+    Hashkv {
+        /// Revision to hash at; 0 means the latest. Hashes compare only at the same revision.
+        #[arg(long, default_value_t = 0)]
+        rev: i64,
+    },
+    /// Plugin version and git revision
+    Version,
+}
+
+/// etcdctl's global flags, with the same names and `ETCDCTL_*` variables.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "etcd flags (as etcdctl)")]
+pub struct EtcdFlags {
+    /// gRPC endpoints, comma separated
+    #[arg(
+        long,
+        global = true,
+        env = "ETCDCTL_ENDPOINTS",
+        value_delimiter = ',',
+        value_name = "URLS"
+    )]
+    pub endpoints: Vec<String>,
+
+    /// Verify members' certificates with this CA bundle
+    #[arg(long, global = true, env = "ETCDCTL_CACERT", value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+
+    /// Client certificate (PEM)
+    #[arg(long, global = true, env = "ETCDCTL_CERT", value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+
+    /// Client private key (PEM)
+    #[arg(long, global = true, env = "ETCDCTL_KEY", value_name = "FILE")]
+    pub key: Option<PathBuf>,
+
+    /// Accept any server certificate (the connection stays encrypted)
+    #[arg(long, global = true, env = "ETCDCTL_INSECURE_SKIP_TLS_VERIFY")]
+    pub insecure_skip_tls_verify: bool,
+
+    /// Plain text for endpoints without a scheme when no TLS flag is given; =false forces TLS
+    #[arg(
+        long,
+        global = true,
+        env = "ETCDCTL_INSECURE_TRANSPORT",
+        action = ArgAction::Set,
+        default_value_t = true,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_name = "BOOL"
+    )]
+    pub insecure_transport: bool,
+
+    /// Time to open a connection to a member (Go syntax: 500ms, 2s, 1m)
+    #[arg(long, global = true, env = "ETCDCTL_DIAL_TIMEOUT", default_value = "2s", value_parser = duration::parse, value_name = "DURATION")]
+    pub dial_timeout: Duration,
+
+    /// Time for a member to answer once connected
+    #[arg(long, global = true, env = "ETCDCTL_COMMAND_TIMEOUT", default_value = "5s", value_parser = duration::parse, value_name = "DURATION")]
+    pub command_timeout: Duration,
+
+    /// Output format: table, simple, json or fields [default: table for status, members and hashkv; simple for health and alarms]
+    #[arg(
+        short = 'w',
+        long = "write-out",
+        global = true,
+        env = "ETCDCTL_WRITE_OUT",
+        value_name = "FORMAT"
+    )]
+    pub write_out: Option<String>,
+
+    /// Print IDs in hex where etcdctl does (member list JSON, 3.5+)
+    #[arg(long, global = true, env = "ETCDCTL_HEX")]
+    pub hex: bool,
+
+    /// Ask every member in the cluster's member list, not only --endpoints
+    #[arg(long, global = true, env = "ETCDCTL_CLUSTER")]
+    pub cluster: bool,
+
+    /// Reproduce this etcdctl's output layout instead of the lowest member version's
+    #[arg(long, global = true, value_name = "3.4|3.5|3.6")]
+    pub etcdctl_compat: Option<Compat>,
+}

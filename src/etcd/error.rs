@@ -1,0 +1,151 @@
+//! Why one member could not answer, worded as etcd users know it (Go's phrases where etcdctl
+//! has one) and, for TLS, naming the actual certificate problem.
+
+use super::connect::ConnectError;
+use rustls::{AlertDescription, CertificateError};
+use std::error::Error as StdError;
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EndpointError {
+    /// The dial or the command timeout ran out: Go's `context.DeadlineExceeded`.
+    #[error("context deadline exceeded")]
+    DeadlineExceeded,
+    #[error("{0}")]
+    Dial(String),
+    #[error("{0}")]
+    Tls(String),
+    /// The server closed the handshake over the client certificate (missing or untrusted).
+    #[error("remote error: tls: {alert} (the member rejected the client certificate{hint})")]
+    ClientCertRejected { alert: String, hint: &'static str },
+    /// A gRPC error from etcd. etcd's own errors print as their text alone, as clientv3 does.
+    #[error("{}", rpc_text(*.code, .message))]
+    Rpc { code: tonic::Code, message: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+fn rpc_text(code: tonic::Code, message: &str) -> String {
+    if message.starts_with("etcdserver: ") || message.starts_with("mvcc: ") {
+        message.to_string()
+    } else {
+        format!("rpc error: code = {code:?} desc = {message}")
+    }
+}
+
+impl EndpointError {
+    pub fn from_client(e: &etcd_client::Error) -> EndpointError {
+        match e {
+            etcd_client::Error::GRpcStatus(s) => {
+                // A transport failure surfaces as a status whose source holds the real cause.
+                if let Some(found) = s.source().and_then(find_cause) {
+                    return found;
+                }
+                if s.code() == tonic::Code::DeadlineExceeded {
+                    return EndpointError::DeadlineExceeded;
+                }
+                EndpointError::Rpc {
+                    code: s.code(),
+                    message: s.message().to_string(),
+                }
+            }
+            etcd_client::Error::TransportError(t) => EndpointError::from_transport(t),
+            other => find_cause(other).unwrap_or_else(|| EndpointError::Other(other.to_string())),
+        }
+    }
+
+    pub fn from_transport(e: &tonic::transport::Error) -> EndpointError {
+        find_cause(e).unwrap_or_else(|| EndpointError::Other(innermost(e)))
+    }
+
+    pub fn from_io(e: &std::io::Error) -> EndpointError {
+        match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+            Some(t) => from_rustls(t),
+            None => EndpointError::Dial(e.to_string()),
+        }
+    }
+
+    /// Adds what to do when the member refused us for lack of a client certificate.
+    pub fn with_client_cert_hint(self, have_identity: bool) -> EndpointError {
+        match self {
+            EndpointError::ClientCertRejected { alert, .. } => EndpointError::ClientCertRejected {
+                alert,
+                hint: if have_identity {
+                    ": is it signed by the CA the member trusts?"
+                } else {
+                    ": none was given; pass --cert and --key"
+                },
+            },
+            e => e,
+        }
+    }
+}
+
+/// Walks an error chain for the first cause we can name.
+fn find_cause(e: &(dyn StdError + 'static)) -> Option<EndpointError> {
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(c) = err.downcast_ref::<ConnectError>() {
+            return Some(c.0.clone());
+        }
+        if let Some(t) = err.downcast_ref::<rustls::Error>() {
+            return Some(from_rustls(t));
+        }
+        if let Some(t) = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|i| i.downcast_ref::<rustls::Error>())
+        {
+            return Some(from_rustls(t));
+        }
+        cur = err.source();
+    }
+    None
+}
+
+fn innermost(e: &(dyn StdError + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+/// Names a TLS failure in Go's x509 words, which is what etcd operators search for.
+fn from_rustls(e: &rustls::Error) -> EndpointError {
+    use CertificateError as C;
+    let msg = match e {
+        rustls::Error::InvalidCertificate(c) => match c {
+            C::UnknownIssuer => "x509: certificate signed by unknown authority (is --cacert the CA that signed the member's server certificate?)".to_string(),
+            C::NotValidForName => "x509: certificate is not valid for the endpoint's host name".to_string(),
+            C::NotValidForNameContext { expected, presented } => format!(
+                "x509: certificate is valid for {}, not {}",
+                presented.join(", "),
+                expected.to_str()
+            ),
+            C::Expired | C::ExpiredContext { .. } | C::NotValidYet | C::NotValidYetContext { .. } => {
+                "x509: certificate has expired or is not yet valid".to_string()
+            }
+            C::Revoked => "x509: certificate has been revoked".to_string(),
+            C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
+                "x509: certificate specifies an incompatible key usage".to_string()
+            }
+            C::BadSignature => "x509: certificate signature is invalid".to_string(),
+            other => format!("x509: {other:?}"),
+        },
+        rustls::Error::AlertReceived(a) => {
+            let alert = match a {
+                AlertDescription::BadCertificate => "bad certificate",
+                AlertDescription::CertificateRequired => "certificate required",
+                AlertDescription::UnknownCA => "unknown certificate authority",
+                AlertDescription::HandshakeFailure => "handshake failure",
+                _ => return EndpointError::Tls(format!("remote error: tls: {a:?}")),
+            };
+            return EndpointError::ClientCertRejected {
+                alert: alert.to_string(),
+                hint: "",
+            };
+        }
+        other => format!("tls: {other}"),
+    };
+    EndpointError::Tls(msg)
+}

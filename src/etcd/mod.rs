@@ -1,0 +1,261 @@
+//! Talking to etcd members: one connection per member, the calls etcdctl makes, and the plain
+//! values the printers take. Nothing here prints.
+
+mod connect;
+mod error;
+mod types;
+
+pub use error::EndpointError;
+pub use types::*;
+
+use crate::endpoint::Endpoint;
+use crate::route::Route;
+use futures_util::stream::{FuturesOrdered, StreamExt};
+use rustls::ClientConfig;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Everything needed to reach the members: where they are, how, and the time bounds.
+#[derive(Clone)]
+pub struct Cluster {
+    pub targets: Vec<Target>,
+    pub tls: Option<Arc<ClientConfig>>,
+    /// Whether a client certificate is presented, to word a rejected handshake.
+    pub has_client_cert: bool,
+    pub dial_timeout: Duration,
+    pub command_timeout: Duration,
+}
+
+/// One member to ask, and the way to reach it.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub endpoint: Endpoint,
+    pub route: Route,
+}
+
+/// Whether `health` also lists alarms (etcdctl 3.5+), or decides from the member's version.
+#[derive(Clone, Copy, Debug)]
+pub enum AlarmCheck {
+    Always,
+    Never,
+    ByVersion,
+}
+
+/// A live connection to one member. Every call is bounded by the command timeout.
+pub struct Conn {
+    client: etcd_client::Client,
+    command_timeout: Duration,
+    has_client_cert: bool,
+}
+
+impl Cluster {
+    pub async fn connect(&self, target: &Target) -> Result<Conn, EndpointError> {
+        let client = connect::connect(
+            &target.endpoint,
+            &target.route,
+            self.tls.clone(),
+            self.dial_timeout,
+        )
+        .await
+        .map_err(|e| e.with_client_cert_hint(self.has_client_cert))?;
+        Ok(Conn {
+            client,
+            command_timeout: self.command_timeout,
+            has_client_cert: self.has_client_cert,
+        })
+    }
+
+    /// Runs `f` against every member at once and returns the results in target order.
+    /// Each member gets its own connection; none waits for another.
+    pub async fn each<T, F, Fut>(&self, f: F) -> Vec<Result<T, EndpointError>>
+    where
+        F: Fn(Conn) -> Fut,
+        Fut: Future<Output = Result<T, EndpointError>>,
+    {
+        let runs: FuturesOrdered<_> = self
+            .targets
+            .iter()
+            .map(|t| {
+                let f = &f;
+                async move { f(self.connect(t).await?).await }
+            })
+            .collect();
+        runs.collect().await
+    }
+
+    /// Asks members for a cluster-wide answer (member list, alarms): all at once, and the first
+    /// answer in target order wins, so the result does not depend on who happened to be fastest.
+    pub async fn first<T, F, Fut>(&self, f: F) -> Result<T, EndpointError>
+    where
+        F: Fn(Conn) -> Fut,
+        Fut: Future<Output = Result<T, EndpointError>>,
+    {
+        let mut runs: FuturesOrdered<_> = self
+            .targets
+            .iter()
+            .map(|t| {
+                let f = &f;
+                async move { f(self.connect(t).await?).await }
+            })
+            .collect();
+        let mut last = EndpointError::Other("no endpoints".into());
+        while let Some(r) = runs.next().await {
+            match r {
+                Ok(v) => return Ok(v),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+}
+
+impl Conn {
+    async fn bounded<T>(
+        &self,
+        call: impl Future<Output = Result<T, etcd_client::Error>>,
+    ) -> Result<T, EndpointError> {
+        self.until(tokio::time::Instant::now() + self.command_timeout, call)
+            .await
+    }
+
+    async fn until<T>(
+        &self,
+        deadline: tokio::time::Instant,
+        call: impl Future<Output = Result<T, etcd_client::Error>>,
+    ) -> Result<T, EndpointError> {
+        match tokio::time::timeout_at(deadline, call).await {
+            Err(_) => Err(EndpointError::DeadlineExceeded),
+            // A refused client certificate can surface at the first call, not at connect.
+            Ok(r) => r.map_err(|e| {
+                EndpointError::from_client(&e).with_client_cert_hint(self.has_client_cert)
+            }),
+        }
+    }
+
+    pub async fn status(&mut self) -> Result<Status, EndpointError> {
+        let mut m = self.client.maintenance_client();
+        let r = self.bounded(m.status()).await?;
+        Ok(Status::from(r))
+    }
+
+    /// etcdctl's health check: a linearizable Get of `health`, timed. Permission denied still
+    /// proves the proposal went through consensus. From 3.5, active alarms make it unhealthy.
+    /// One command timeout bounds the whole check, as etcdctl's single context does. Returns
+    /// the member's version too when `check` needed to learn it.
+    pub async fn health(&mut self, check: AlarmCheck) -> (Health, Option<String>) {
+        let deadline = tokio::time::Instant::now() + self.command_timeout;
+        let version = match check {
+            AlarmCheck::ByVersion => {
+                let mut m = self.client.maintenance_client();
+                self.until(deadline, m.status())
+                    .await
+                    .ok()
+                    .map(|s| s.version().to_string())
+            }
+            _ => None,
+        };
+        let check_alarms = match check {
+            AlarmCheck::Always => true,
+            AlarmCheck::Never => false,
+            AlarmCheck::ByVersion => version
+                .as_deref()
+                .and_then(crate::output::Compat::for_server)
+                .is_some_and(|c| c >= crate::output::Compat::V35),
+        };
+        let mut kv = self.client.kv_client();
+        let start = Instant::now();
+        let got = self.until(deadline, kv.get("health", None)).await;
+        let took = start.elapsed();
+        let error = match got {
+            Ok(_)
+            | Err(EndpointError::Rpc {
+                code: tonic::Code::PermissionDenied,
+                ..
+            }) if check_alarms => {
+                let mut m = self.client.maintenance_client();
+                let listed = self
+                    .until(
+                        deadline,
+                        m.alarm(
+                            etcd_client::AlarmAction::Get,
+                            etcd_client::AlarmType::None,
+                            None,
+                        ),
+                    )
+                    .await;
+                match listed.map(Alarms::from) {
+                    Ok(a) if a.alarms.is_empty() => None,
+                    Ok(a) => Some(a.alarms.iter().fold(
+                        "Active Alarm(s): ".to_string(),
+                        |acc, x| {
+                            acc + match x.alarm {
+                                AlarmKind::Nospace => "NOSPACE ",
+                                AlarmKind::Corrupt => "CORRUPT ",
+                                AlarmKind::None => "UNKNOWN ",
+                            }
+                        },
+                    )),
+                    Err(_) => Some("Unable to fetch the alarm list".to_string()),
+                }
+            }
+            Ok(_)
+            | Err(EndpointError::Rpc {
+                code: tonic::Code::PermissionDenied,
+                ..
+            }) => None,
+            Err(e) => Some(e.to_string()),
+        };
+        (
+            Health {
+                took: Some(took),
+                error,
+            },
+            version,
+        )
+    }
+
+    pub async fn member_list(&mut self) -> Result<MemberList, EndpointError> {
+        let mut c = self.client.cluster_client();
+        let r = self.bounded(c.member_list()).await?;
+        Ok(MemberList::from(r))
+    }
+
+    pub async fn alarms(&mut self) -> Result<Alarms, EndpointError> {
+        let mut m = self.client.maintenance_client();
+        let r = self
+            .bounded(m.alarm(
+                etcd_client::AlarmAction::Get,
+                etcd_client::AlarmType::None,
+                None,
+            ))
+            .await?;
+        Ok(Alarms::from(r))
+    }
+
+    /// HashKV, and with `want_version` the member's version asked alongside (same deadline).
+    pub async fn hashkv(
+        &mut self,
+        revision: i64,
+        want_version: bool,
+    ) -> Result<(HashKv, Option<String>), EndpointError> {
+        let deadline = tokio::time::Instant::now() + self.command_timeout;
+        let (mut m1, mut m2) = (
+            self.client.maintenance_client(),
+            self.client.maintenance_client(),
+        );
+        let hash = self.until(deadline, m1.hash_kv(revision));
+        let version = async {
+            if want_version {
+                self.until(deadline, m2.status())
+                    .await
+                    .ok()
+                    .map(|s| s.version().to_string())
+            } else {
+                None
+            }
+        };
+        let (hash, version) = tokio::join!(hash, version);
+        Ok((HashKv::from(hash?), version))
+    }
+}
