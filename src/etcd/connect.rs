@@ -16,6 +16,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tonic::transport::{Endpoint as TonicEndpoint, Uri};
 
 /// Opens a connection to one member, bounded by `dial_timeout` (TCP, TLS and HTTP/2 together).
@@ -38,7 +39,6 @@ pub async fn connect(
     let uri = format!("http://{}", ep.authority());
     let channel = TonicEndpoint::from_shared(uri)
         .map_err(|e| EndpointError::Other(e.to_string()))?
-        .connect_timeout(dial_timeout)
         .http2_keep_alive_interval(Duration::from_secs(30))
         .keep_alive_timeout(dial_timeout);
     let channel =
@@ -90,11 +90,124 @@ impl tower_service::Service<Uri> for Connector {
                     this.ep.host
                 )))
             })?;
-            let stream = tokio_rustls::TlsConnector::from(tls)
+            let mut stream = tokio_rustls::TlsConnector::from(tls)
                 .connect(name, stream)
                 .await
                 .map_err(|e| ConnectError(EndpointError::from_io(&e)))?;
-            Ok(TokioIo::new(Box::new(stream) as BoxIo))
+            let first = first_bytes(&mut stream)
+                .await
+                .map_err(|e| ConnectError(EndpointError::from_io(&e)))?;
+            Ok(TokioIo::new(Box::new(Prefixed::new(first, stream)) as BoxIo))
         })
+    }
+}
+
+/// How long to wait for the member's first bytes after the TLS handshake.
+const FIRST_BYTES_WAIT: Duration = Duration::from_millis(500);
+
+/// Waits briefly for the member's first bytes (gRPC servers send their HTTP/2 SETTINGS at once).
+///
+/// With TLS 1.3 a member judges the client certificate after the handshake has completed on
+/// our side; its verdict (an alert) arrives as the first read. Reading it here keeps the
+/// typed TLS error, which HTTP/2 would otherwise reduce to "transport error" or "operation was
+/// canceled". A member that stays silent is not an error: the bytes are simply not there yet.
+async fn first_bytes(stream: &mut (impl AsyncRead + Unpin)) -> std::io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; 16 * 1024];
+    match tokio::time::timeout(FIRST_BYTES_WAIT, stream.read(&mut buf)).await {
+        Err(_) => Ok(Vec::new()),
+        Ok(Err(e)) => Err(e),
+        Ok(Ok(n)) => {
+            buf.truncate(n);
+            Ok(buf)
+        }
+    }
+}
+
+/// A stream that first replays bytes already read from it.
+struct Prefixed<S> {
+    prefix: Vec<u8>,
+    pos: usize,
+    inner: S,
+}
+
+impl<S> Prefixed<S> {
+    fn new(prefix: Vec<u8>, inner: S) -> Self {
+        Prefixed {
+            prefix,
+            pos: 0,
+            inner,
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Prefixed<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        if self.pos < self.prefix.len() {
+            let n = buf.remaining().min(self.prefix.len() - self.pos);
+            let start = self.pos;
+            buf.put_slice(&self.prefix[start..start + n]);
+            self.pos += n;
+            if self.pos == self.prefix.len() {
+                self.prefix = Vec::new();
+                self.pos = 0;
+            }
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Prefixed<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    #[tokio::test]
+    async fn prefixed_replays_then_reads_on() {
+        let (mut a, b) = tokio::io::duplex(64);
+        tokio::io::AsyncWriteExt::write_all(&mut a, b"world")
+            .await
+            .unwrap();
+        drop(a);
+        let mut p = Prefixed::new(b"hello ".to_vec(), b);
+        let mut s = String::new();
+        p.read_to_string(&mut s).await.unwrap();
+        assert_eq!(s, "hello world");
+    }
+
+    #[tokio::test]
+    async fn a_silent_peer_is_not_an_error() {
+        let (_a, mut b) = tokio::io::duplex(64);
+        assert_eq!(first_bytes(&mut b).await.unwrap(), Vec::<u8>::new());
     }
 }

@@ -2,7 +2,7 @@
 //! has one) and, for TLS, naming the actual certificate problem.
 
 use super::connect::ConnectError;
-use rustls::{AlertDescription, CertificateError};
+use rustls::CertificateError;
 use std::error::Error as StdError;
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -97,9 +97,46 @@ fn find_cause(e: &(dyn StdError + 'static)) -> Option<EndpointError> {
         {
             return Some(from_rustls(t));
         }
+        // h2 keeps only the kind and text of I/O errors, so a TLS alert that arrives after the
+        // handshake (TLS 1.3 servers judge the client certificate then) is known by its text.
+        if let Some(alert) = err.to_string().strip_prefix("received fatal alert: ") {
+            return Some(from_alert_name(alert));
+        }
+        if err.downcast_ref::<tokio::time::error::Elapsed>().is_some() {
+            return Some(EndpointError::DeadlineExceeded);
+        }
         cur = err.source();
     }
     None
+}
+
+/// rustls names presented SANs in Debug form (`DnsName("localhost")`, `IpAddress(127.0.0.1)`).
+fn san_name(presented: &str) -> &str {
+    presented
+        .strip_prefix("DnsName(\"")
+        .and_then(|s| s.strip_suffix("\")"))
+        .or_else(|| {
+            presented
+                .strip_prefix("IpAddress(")
+                .and_then(|s| s.strip_suffix(')'))
+        })
+        .unwrap_or(presented)
+}
+
+/// A TLS alert from the member, by rustls' name for it (`BadCertificate`).
+fn from_alert_name(name: &str) -> EndpointError {
+    let alert = match name {
+        "BadCertificate" => "bad certificate",
+        "CertificateRequired" => "certificate required",
+        "UnknownCA" => "unknown certificate authority",
+        "HandshakeFailure" => "handshake failure",
+        "CertificateUnknown" => "certificate unknown",
+        other => return EndpointError::Tls(format!("remote error: tls: {other}")),
+    };
+    EndpointError::ClientCertRejected {
+        alert: alert.to_string(),
+        hint: "",
+    }
 }
 
 fn innermost(e: &(dyn StdError + 'static)) -> String {
@@ -119,7 +156,7 @@ fn from_rustls(e: &rustls::Error) -> EndpointError {
             C::NotValidForName => "x509: certificate is not valid for the endpoint's host name".to_string(),
             C::NotValidForNameContext { expected, presented } => format!(
                 "x509: certificate is valid for {}, not {}",
-                presented.join(", "),
+                presented.iter().map(|n| san_name(n)).collect::<Vec<_>>().join(", "),
                 expected.to_str()
             ),
             C::Expired | C::ExpiredContext { .. } | C::NotValidYet | C::NotValidYetContext { .. } => {
@@ -132,19 +169,7 @@ fn from_rustls(e: &rustls::Error) -> EndpointError {
             C::BadSignature => "x509: certificate signature is invalid".to_string(),
             other => format!("x509: {other:?}"),
         },
-        rustls::Error::AlertReceived(a) => {
-            let alert = match a {
-                AlertDescription::BadCertificate => "bad certificate",
-                AlertDescription::CertificateRequired => "certificate required",
-                AlertDescription::UnknownCA => "unknown certificate authority",
-                AlertDescription::HandshakeFailure => "handshake failure",
-                _ => return EndpointError::Tls(format!("remote error: tls: {a:?}")),
-            };
-            return EndpointError::ClientCertRejected {
-                alert: alert.to_string(),
-                hint: "",
-            };
-        }
+        rustls::Error::AlertReceived(a) => return from_alert_name(&format!("{a:?}")),
         other => format!("tls: {other}"),
     };
     EndpointError::Tls(msg)
