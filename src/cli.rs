@@ -37,6 +37,9 @@ pub struct Cli {
     #[command(flatten)]
     pub etcd: EtcdFlags,
 
+    #[command(flatten)]
+    pub kube: KubeFlags,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -58,8 +61,104 @@ pub enum Command {
         #[arg(long, default_value_t = 0)]
         rev: i64,
     },
+    /// Discovered members: pod, node, advertised URL, route taken, credentials, and why not
+    /// the other routes
+    Endpoints,
     /// Plugin version and git revision
     Version,
+}
+
+/// How to reach members found through Kubernetes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Via {
+    /// Direct if the advertised URL answers, else port-forward, else exec; remembered per context
+    Auto,
+    /// TCP to the advertised client URL
+    Direct,
+    /// A port-forward through the API server to the member's pod (needs create pods/portforward)
+    PortForward,
+    /// etcdctl run inside the etcd pod (needs create pods/exec; no client certificate needed)
+    Exec,
+}
+
+/// kubectl's global flags (kubectl passes none to plugins), and where etcd credentials are.
+/// Where a name clashes with etcdctl's, etcdctl keeps it and the kube one takes a `kube-` prefix.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Kubernetes flags (as kubectl)")]
+pub struct KubeFlags {
+    /// Path to one kubeconfig file (else KUBECONFIG, else ~/.kube/config)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context to use
+    #[arg(long, global = true)]
+    pub context: Option<String>,
+
+    /// The kubeconfig cluster to use (kubectl's --cluster; etcdctl's --cluster keeps its meaning)
+    #[arg(long = "kube-cluster", global = true, value_name = "NAME")]
+    pub kube_cluster: Option<String>,
+
+    /// The kubeconfig user to use
+    #[arg(long, global = true)]
+    pub user: Option<String>,
+
+    /// Namespace of the etcd pods (default: kube-system, then openshift-etcd)
+    #[arg(short = 'n', long, global = true)]
+    pub namespace: Option<String>,
+
+    /// Label selector of the etcd pods (default: component=etcd, app=etcd on OpenShift)
+    #[arg(short = 'l', long, global = true)]
+    pub selector: Option<String>,
+
+    /// Time limit for each API request, e.g. 10s (0: none)
+    #[arg(long, global = true, value_parser = request_timeout, value_name = "DURATION")]
+    pub request_timeout: Option<Duration>,
+
+    /// The API server's address, overriding the kubeconfig
+    #[arg(short = 's', long, global = true, value_name = "URL")]
+    pub server: Option<String>,
+
+    /// Bearer token for the API server
+    #[arg(long, global = true)]
+    pub token: Option<String>,
+
+    /// User to impersonate
+    #[arg(long = "as", global = true, value_name = "USER")]
+    pub as_user: Option<String>,
+
+    /// Group to impersonate (repeatable)
+    #[arg(long = "as-group", global = true, value_name = "GROUP")]
+    pub as_group: Vec<String>,
+
+    /// Do not verify the API server's certificate (kubectl's --insecure-skip-tls-verify)
+    #[arg(long = "kube-insecure-skip-tls-verify", global = true)]
+    pub kube_insecure_skip_tls_verify: bool,
+
+    /// How to reach each member
+    #[arg(long, global = true, value_enum, default_value_t = Via::Auto)]
+    pub via: Via,
+
+    /// Secret with an etcd client certificate: NAMESPACE/NAME (keys tls.crt, tls.key, ca.crt, or
+    /// kube-prometheus' etcd-client, etcd-client-key, etcd-ca)
+    #[arg(long, global = true, value_name = "NS/NAME")]
+    pub cert_secret: Option<String>,
+
+    /// ConfigMap with the etcd CA bundle: NAMESPACE/NAME (key ca-bundle.crt or ca.crt)
+    #[arg(long, global = true, value_name = "NS/NAME")]
+    pub ca_configmap: Option<String>,
+
+    /// Secret holding the etcd CA certificate and key (tls.crt, tls.key; Cluster API's
+    /// <cluster>-etcd): a short-lived client certificate is minted from it in memory
+    #[arg(long, global = true, value_name = "NS/NAME")]
+    pub ca_secret: Option<String>,
+}
+
+/// kubectl's --request-timeout: a Go duration, or a bare number of seconds.
+fn request_timeout(s: &str) -> Result<Duration, String> {
+    match s.parse::<u64>() {
+        Ok(secs) => Ok(Duration::from_secs(secs)),
+        Err(_) => duration::parse(s),
+    }
 }
 
 /// etcdctl's global flags, with the same names and `ETCDCTL_*` variables.

@@ -1,8 +1,11 @@
 //! kubectl-etcd: etcdctl's member views for a Kubernetes cluster's etcd, as a kubectl plugin.
 
+mod apiserver;
 mod cli;
 mod commands;
+mod config;
 mod credentials;
+mod discover;
 mod duration;
 mod endpoint;
 mod error;

@@ -1,8 +1,14 @@
-//! How a byte stream to one etcd member is opened. The etcd layer runs TLS and gRPC over
-//! whatever stream a route yields, so every route gets the same verification and output.
+//! How a member is reached. Direct and port-forward routes yield a byte stream, over which the
+//! etcd layer runs TLS and gRPC, so both get the same verification and output; the exec route
+//! runs etcdctl inside the etcd pod instead (see `etcd/exec.rs`).
 
+use crate::discover::ExecSpec;
 use crate::endpoint::Endpoint;
+use k8s_openapi::api::core::v1::Pod;
+use std::fmt;
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
@@ -11,30 +17,163 @@ pub trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
 pub type BoxIo = Box<dyn Io>;
 
+/// Resolves with the port-forward's error text, if the far side reported one.
+pub type ForwardError = Pin<Box<dyn Future<Output = Option<String>> + Send>>;
+
 /// The way to reach a member.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub enum Route {
     /// TCP straight to the advertised client URL.
     #[default]
     Direct,
+    /// A port-forward through the API server into the pod's network namespace (the node's, for
+    /// a hostNetwork etcd pod), one WebSocket per connection.
+    PortForward {
+        pods: kube::Api<Pod>,
+        pod: String,
+        port: u16,
+    },
+    /// etcdctl inside the etcd pod.
+    Exec {
+        pods: kube::Api<Pod>,
+        pod: String,
+        spec: ExecSpec,
+    },
+    /// Direct and port-forward raced: direct gets a head start, and the port-forward starts
+    /// when it has not connected by then, so unreachable node addresses cost no dial timeout.
+    Race {
+        pods: kube::Api<Pod>,
+        pod: String,
+        port: u16,
+    },
+    /// No way to reach this member, and why.
+    Unavailable(String),
+}
+
+/// A stream, the route that produced it, and what the other routes said.
+pub struct Opened {
+    pub io: BoxIo,
+    pub forward_error: Option<ForwardError>,
+    pub via: &'static str,
+    pub notes: Vec<String>,
+}
+
+/// Direct's head start in a race; a member on a reachable network answers well within it.
+const HEAD_START: std::time::Duration = std::time::Duration::from_millis(250);
+
+impl fmt::Debug for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe())
+    }
 }
 
 impl Route {
-    /// Opens a stream to `ep`. Errors read like Go's dialer (`dial tcp 10.0.0.1:2379: connect:
-    /// connection refused`), the text etcd users already know.
-    pub async fn open(&self, ep: &Endpoint) -> io::Result<BoxIo> {
+    pub fn name(&self) -> &'static str {
         match self {
-            Route::Direct => {
-                let addr = ep.authority();
-                let tcp = TcpStream::connect(&addr).await.map_err(|e| {
-                    io::Error::new(
-                        e.kind(),
-                        format!("dial tcp {addr}: connect: {}", os_reason(&e)),
-                    )
-                })?;
-                tcp.set_nodelay(true)?;
-                Ok(Box::new(tcp))
+            Route::Direct => "direct",
+            Route::PortForward { .. } => "port-forward",
+            Route::Exec { .. } => "exec",
+            Route::Race { .. } => "auto",
+            Route::Unavailable(_) => "none",
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Route::Direct => "direct".into(),
+            Route::PortForward { pod, port, .. } => format!("port-forward {pod}:{port}"),
+            Route::Exec { pod, spec, .. } => format!("exec {pod} -c {}", spec.container),
+            Route::Race { pod, port, .. } => format!("direct, or port-forward {pod}:{port}"),
+            Route::Unavailable(why) => format!("none ({why})"),
+        }
+    }
+
+    /// Opens a stream to `ep`. Direct errors read like Go's dialer (`dial tcp 10.0.0.1:2379:
+    /// connect: connection refused`), the text etcd users already know.
+    pub async fn open(&self, ep: &Endpoint) -> io::Result<Opened> {
+        match self {
+            Route::Direct => Ok(Opened {
+                io: dial(ep).await?,
+                forward_error: None,
+                via: "direct",
+                notes: vec![],
+            }),
+            Route::PortForward { pods, pod, port } => {
+                let (io, forward_error) = forward(pods, pod, *port).await?;
+                Ok(Opened {
+                    io,
+                    forward_error,
+                    via: "port-forward",
+                    notes: vec![],
+                })
             }
+            Route::Race { pods, pod, port } => race(ep, pods, pod, *port).await,
+            Route::Exec { .. } => Err(io::Error::other("the exec route has no stream")),
+            Route::Unavailable(why) => Err(io::Error::other(why.clone())),
+        }
+    }
+}
+
+async fn dial(ep: &Endpoint) -> io::Result<BoxIo> {
+    let addr = ep.authority();
+    let tcp = TcpStream::connect(&addr).await.map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("dial tcp {addr}: connect: {}", os_reason(&e)),
+        )
+    })?;
+    tcp.set_nodelay(true)?;
+    Ok(Box::new(tcp))
+}
+
+async fn forward(
+    pods: &kube::Api<Pod>,
+    pod: &str,
+    port: u16,
+) -> io::Result<(BoxIo, Option<ForwardError>)> {
+    let mut pf = pods.portforward(pod, &[port]).await.map_err(|e| {
+        io::Error::other(format!(
+            "port-forward to pod {pod}: {}",
+            crate::apiserver::root(&e)
+        ))
+    })?;
+    let stream = pf
+        .take_stream(port)
+        .ok_or_else(|| io::Error::other("port-forward gave no stream"))?;
+    let error = pf.take_error(port).map(|f| Box::pin(f) as ForwardError);
+    // The forwarder's task keeps running after the handle is dropped; it ends when the stream
+    // is closed.
+    Ok((Box::new(stream), error))
+}
+
+/// Happy eyeballs between the advertised address and a port-forward.
+async fn race(ep: &Endpoint, pods: &kube::Api<Pod>, pod: &str, port: u16) -> io::Result<Opened> {
+    let direct = dial(ep);
+    let forwarded = async {
+        tokio::time::sleep(HEAD_START).await;
+        forward(pods, pod, port).await
+    };
+    tokio::pin!(direct, forwarded);
+    let (mut direct_err, mut forward_err) = (None, None);
+    loop {
+        tokio::select! {
+            r = &mut direct, if direct_err.is_none() => match r {
+                Ok(io) => return Ok(Opened { io, forward_error: None, via: "direct", notes: vec![] }),
+                Err(e) => direct_err = Some(e),
+            },
+            r = &mut forwarded, if forward_err.is_none() => match r {
+                Ok((io, forward_error)) => {
+                    let notes = match &direct_err {
+                        Some(e) => vec![format!("direct: {e}")],
+                        None => vec![format!("direct: no answer within {}ms", HEAD_START.as_millis())],
+                    };
+                    return Ok(Opened { io, forward_error, via: "port-forward", notes });
+                }
+                Err(e) => forward_err = Some(e),
+            },
+        }
+        if let (Some(d), Some(f)) = (&direct_err, &forward_err) {
+            return Err(io::Error::other(format!("{d}; {f}")));
         }
     }
 }

@@ -27,7 +27,11 @@ fn flags_and_values_that_cannot_work() {
             128,
             "Error: no etcd endpoints: pass --endpoints",
         ),
-        (&["status"], 128, "Error: no etcd endpoints"),
+        (
+            &["status"],
+            3,
+            "Error: cannot read KUBECONFIG /nonexistent/kubeconfig: no such file or directory",
+        ),
         (
             &["--endpoints=https://127.0.0.1:2379", "-w", "yaml", "status"],
             4,

@@ -24,12 +24,13 @@ fn assert_same(lab: &Lab, ours: &[&str], theirs: &[&str], normalize: fn(&str) ->
     let mut last = None;
     for _ in 0..4 {
         let mut p = lab.plugin();
-        let mut e = lab.etcdctl();
-        if theirs.starts_with(&["member"]) {
+        let mut e = if theirs.starts_with(&["member"]) {
             // etcdctl's balancer lets any member answer (the header names it); the plugin asks
             // the first endpoint that answers, so compare with etcdctl pinned to that one.
-            e.arg(format!("--endpoints={}", lab.members[0].client_url()));
-        }
+            lab.etcdctl_at(&lab.members[0].client_url())
+        } else {
+            lab.etcdctl()
+        };
         let (o1, e1, c1, _) = run(p.args(ours));
         let (o2, e2, c2, _) = run(e.args(theirs));
         let a = (normalize(&o1), normalize(&e1), c1);

@@ -20,11 +20,15 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tonic::transport::{Endpoint as TonicEndpoint, Uri};
 
 /// Opens a connection to one member, bounded by `dial_timeout` (TCP, TLS and HTTP/2 together).
+/// Which route a connection took and what the others said (a race has a winner).
+pub type Report = Arc<std::sync::Mutex<(&'static str, Vec<String>)>>;
+
 pub async fn connect(
     ep: &Endpoint,
     route: &Route,
     tls: Option<Arc<ClientConfig>>,
     dial_timeout: Duration,
+    report: Report,
 ) -> Result<etcd_client::Client, EndpointError> {
     let tls = match ep.scheme {
         Scheme::Https => tls,
@@ -34,6 +38,7 @@ pub async fn connect(
         ep: ep.clone(),
         route: route.clone(),
         tls,
+        report,
     };
     // The URI only names the HTTP/2 authority; the connector decides where bytes go.
     let uri = format!("http://{}", ep.authority());
@@ -57,6 +62,7 @@ struct Connector {
     ep: Endpoint,
     route: Route,
     tls: Option<Arc<ClientConfig>>,
+    report: Report,
 }
 
 /// Carries the dial/TLS failure through tonic's error boxes so it can be named precisely.
@@ -76,13 +82,30 @@ impl tower_service::Service<Uri> for Connector {
     fn call(&mut self, _: Uri) -> Self::Future {
         let this = self.clone();
         Box::pin(async move {
-            let stream = this
+            let opened = this
                 .route
                 .open(&this.ep)
                 .await
                 .map_err(|e| ConnectError(EndpointError::Dial(e.to_string())))?;
+            if let Ok(mut r) = this.report.lock() {
+                *r = (opened.via, opened.notes);
+            }
+            let (stream, forward_error) = (opened.io, opened.forward_error);
             let Some(tls) = this.tls else {
                 return Ok(TokioIo::new(stream));
+            };
+            // A port-forward whose far side could not connect closes the stream; its error
+            // channel says why, which beats the TLS layer's "unexpected EOF".
+            let explain = |e: EndpointError| async move {
+                if let Some(f) = forward_error
+                    && let Ok(Some(msg)) = tokio::time::timeout(Duration::from_millis(300), f).await
+                {
+                    return ConnectError(EndpointError::Dial(format!(
+                        "port-forward: {}",
+                        msg.trim()
+                    )));
+                }
+                ConnectError(e)
             };
             let name = ServerName::try_from(this.ep.host.clone()).map_err(|_| {
                 ConnectError(EndpointError::Other(format!(
@@ -90,13 +113,17 @@ impl tower_service::Service<Uri> for Connector {
                     this.ep.host
                 )))
             })?;
-            let mut stream = tokio_rustls::TlsConnector::from(tls)
+            let mut stream = match tokio_rustls::TlsConnector::from(tls)
                 .connect(name, stream)
                 .await
-                .map_err(|e| ConnectError(EndpointError::from_io(&e)))?;
-            let first = first_bytes(&mut stream)
-                .await
-                .map_err(|e| ConnectError(EndpointError::from_io(&e)))?;
+            {
+                Ok(s) => s,
+                Err(e) => return Err(explain(EndpointError::from_io(&e)).await),
+            };
+            let first = match first_bytes(&mut stream).await {
+                Ok(b) => b,
+                Err(e) => return Err(explain(EndpointError::from_io(&e)).await),
+            };
             Ok(TokioIo::new(Box::new(Prefixed::new(first, stream)) as BoxIo))
         })
     }

@@ -3,6 +3,7 @@
 
 mod connect;
 mod error;
+mod exec;
 mod types;
 
 pub use error::EndpointError;
@@ -30,8 +31,26 @@ pub struct Cluster {
 /// One member to ask, and the way to reach it.
 #[derive(Clone, Debug)]
 pub struct Target {
+    /// The advertised client URL: what ENDPOINT shows, whatever the route.
     pub endpoint: Endpoint,
     pub route: Route,
+    /// Tried when `route` cannot connect (auto: exec after direct and port-forward).
+    pub fallback: Option<Route>,
+    /// The pod and node behind the member, when found through Kubernetes.
+    pub pod: Option<String>,
+    pub node: Option<String>,
+}
+
+impl Target {
+    pub fn direct(endpoint: Endpoint) -> Target {
+        Target {
+            endpoint,
+            route: Route::Direct,
+            fallback: None,
+            pod: None,
+            node: None,
+        }
+    }
 }
 
 /// Whether `health` also lists alarms (etcdctl 3.5+), or decides from the member's version.
@@ -42,28 +61,72 @@ pub enum AlarmCheck {
     ByVersion,
 }
 
-/// A live connection to one member. Every call is bounded by the command timeout.
-pub struct Conn {
+/// A live connection to one member, over gRPC (direct or port-forward) or through etcdctl in
+/// its pod. Every call is bounded by the command timeout.
+pub enum Conn {
+    // Boxed: the gRPC client is large and a Conn moves into each member's task.
+    Grpc(Box<Grpc>),
+    Exec(exec::Etcdctl),
+}
+
+/// A gRPC connection to one member.
+pub struct Grpc {
     client: etcd_client::Client,
     command_timeout: Duration,
     has_client_cert: bool,
+    via: &'static str,
+    notes: Vec<String>,
 }
 
 impl Cluster {
+    /// Connects over the target's route, then its fallback; the connection knows which route
+    /// it took and why the others were not.
     pub async fn connect(&self, target: &Target) -> Result<Conn, EndpointError> {
+        match self.connect_via(target, &target.route).await {
+            Ok(c) => Ok(c),
+            Err(e) => match &target.fallback {
+                Some(f) => {
+                    let mut c = self.connect_via(target, f).await?;
+                    c.note(format!("{}: {e}", target.route.name()));
+                    Ok(c)
+                }
+                None => Err(e),
+            },
+        }
+    }
+
+    async fn connect_via(&self, target: &Target, route: &Route) -> Result<Conn, EndpointError> {
+        if let Route::Exec { pods, pod, spec } = route {
+            return Ok(Conn::Exec(exec::Etcdctl {
+                pods: pods.clone(),
+                pod: pod.clone(),
+                spec: spec.clone(),
+                dial_timeout: self.dial_timeout,
+                command_timeout: self.command_timeout,
+                notes: vec![],
+            }));
+        }
+        let report: connect::Report = Default::default();
         let client = connect::connect(
             &target.endpoint,
-            &target.route,
+            route,
             self.tls.clone(),
             self.dial_timeout,
+            report.clone(),
         )
         .await
         .map_err(|e| e.with_client_cert_hint(self.has_client_cert))?;
-        Ok(Conn {
+        let (via, notes) = report
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or(("direct", vec![]));
+        Ok(Conn::Grpc(Box::new(Grpc {
             client,
             command_timeout: self.command_timeout,
             has_client_cert: self.has_client_cert,
-        })
+            via,
+            notes,
+        })))
     }
 
     /// Runs `f` against every member at once and returns the results in target order.
@@ -110,7 +173,7 @@ impl Cluster {
     }
 }
 
-impl Conn {
+impl Grpc {
     async fn bounded<T>(
         &self,
         call: impl Future<Output = Result<T, etcd_client::Error>>,
@@ -257,5 +320,88 @@ impl Conn {
         };
         let (hash, version) = tokio::join!(hash, version);
         Ok((HashKv::from(hash?), version))
+    }
+}
+
+impl Conn {
+    /// The route this connection took: `direct`, `port-forward` or `exec`.
+    pub fn via(&self) -> &'static str {
+        match self {
+            Conn::Grpc(g) => g.via,
+            Conn::Exec(_) => "exec",
+        }
+    }
+
+    /// Why other routes were not taken.
+    pub fn notes(&self) -> &[String] {
+        match self {
+            Conn::Grpc(g) => &g.notes,
+            Conn::Exec(e) => &e.notes,
+        }
+    }
+
+    fn note(&mut self, n: String) {
+        match self {
+            Conn::Grpc(g) => g.notes.push(n),
+            Conn::Exec(e) => e.notes.push(n),
+        }
+    }
+
+    pub async fn status(&mut self) -> Result<Status, EndpointError> {
+        match self {
+            Conn::Grpc(g) => g.status().await,
+            Conn::Exec(e) => e.status().await,
+        }
+    }
+
+    /// The health check; also returns the member's version when `check` needed it.
+    pub async fn health(&mut self, check: AlarmCheck) -> (Health, Option<String>) {
+        match self {
+            Conn::Grpc(g) => g.health(check).await,
+            // etcdctl in the pod runs the check of its own version.
+            Conn::Exec(e) => e.health().await.unwrap_or_else(|err| {
+                (
+                    Health {
+                        took: None,
+                        error: Some(err.to_string()),
+                    },
+                    None,
+                )
+            }),
+        }
+    }
+
+    pub async fn member_list(&mut self) -> Result<MemberList, EndpointError> {
+        match self {
+            Conn::Grpc(g) => g.member_list().await,
+            Conn::Exec(e) => e.member_list().await,
+        }
+    }
+
+    pub async fn alarms(&mut self) -> Result<Alarms, EndpointError> {
+        match self {
+            Conn::Grpc(g) => g.alarms().await,
+            Conn::Exec(e) => e.alarms().await,
+        }
+    }
+
+    /// HashKV, and with `want_version` the member's version asked alongside.
+    pub async fn hashkv(
+        &mut self,
+        revision: i64,
+        want_version: bool,
+    ) -> Result<(HashKv, Option<String>), EndpointError> {
+        match self {
+            Conn::Grpc(g) => g.hashkv(revision, want_version).await,
+            Conn::Exec(e) => {
+                let h = e.hashkv(revision).await?;
+                let v = if want_version {
+                    e.version().await
+                } else {
+                    None
+                };
+                Ok((h, v))
+            }
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Plain values for what members answer. The serde layouts mirror the Go structs etcdctl
 //! marshals (field order, names, `omitempty`), so `-w json` needs no other code.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 fn is_zero_u64(v: &u64) -> bool {
@@ -15,7 +15,8 @@ fn is_false(v: &bool) -> bool {
 }
 
 /// etcd's `ResponseHeader`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Header {
     #[serde(skip_serializing_if = "is_zero_u64")]
     pub cluster_id: u64,
@@ -40,7 +41,8 @@ impl From<Option<&etcd_client::ResponseHeader>> for Header {
 }
 
 /// etcd's `StatusResponse` (3.6 fields included; older servers leave them empty).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Status {
     pub header: Header,
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -69,7 +71,8 @@ pub struct Status {
     pub downgrade: Option<Downgrade>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Downgrade {
     #[serde(skip_serializing_if = "is_false")]
     pub enabled: bool,
@@ -109,7 +112,8 @@ pub struct Health {
 }
 
 /// etcd's `Member`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct MemberInfo {
     #[serde(rename = "ID", skip_serializing_if = "is_zero_u64")]
     pub id: u64,
@@ -124,7 +128,8 @@ pub struct MemberInfo {
 }
 
 /// etcd's `MemberListResponse`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct MemberList {
     pub header: Header,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -151,8 +156,9 @@ impl From<etcd_client::MemberListResponse> for MemberList {
 }
 
 /// etcd's alarm types, numbered as in the protobuf enum (the JSON prints the number).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum AlarmKind {
+    #[default]
     None,
     Nospace,
     Corrupt,
@@ -168,17 +174,27 @@ impl AlarmKind {
     }
 }
 
+impl<'de> Deserialize<'de> for AlarmKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<AlarmKind, D::Error> {
+        Ok(match i32::deserialize(d)? {
+            1 => AlarmKind::Nospace,
+            2 => AlarmKind::Corrupt,
+            _ => AlarmKind::None,
+        })
+    }
+}
+
 impl Serialize for AlarmKind {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_i32(*self as i32)
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Alarm {
-    #[serde(rename = "memberID", skip_serializing_if = "is_zero_u64")]
+    #[serde(rename = "memberID", default, skip_serializing_if = "is_zero_u64")]
     pub member_id: u64,
-    #[serde(skip_serializing_if = "is_no_alarm")]
+    #[serde(default, skip_serializing_if = "is_no_alarm")]
     pub alarm: AlarmKind,
 }
 
@@ -187,7 +203,8 @@ fn is_no_alarm(a: &AlarmKind) -> bool {
 }
 
 /// etcd's `AlarmResponse`; etcd 3.4 sends it without a header.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Alarms {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub header: Option<Header>,
@@ -216,7 +233,8 @@ impl From<etcd_client::AlarmResponse> for Alarms {
 }
 
 /// etcd's `HashKVResponse`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct HashKv {
     pub header: Header,
     #[serde(skip_serializing_if = "is_zero_u32")]

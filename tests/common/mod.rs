@@ -201,8 +201,9 @@ impl Lab {
                 .arg(format!("--peer-key-file={}", key.display()))
                 .arg(format!("--peer-trusted-ca-file={}", pki.ca.display()))
                 .arg("--peer-client-cert-auth")
-                .arg("--heartbeat-interval=50")
-                .arg("--election-timeout=500")
+                // etcd's defaults: shorter timeouts bring spurious elections on a busy machine.
+                .arg("--heartbeat-interval=100")
+                .arg("--election-timeout=1000")
                 .arg("--logger=zap")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
@@ -257,9 +258,15 @@ impl Lab {
 
     /// The real etcdctl against the same members.
     pub fn etcdctl(&self) -> Command {
+        self.etcdctl_at(&self.endpoints())
+    }
+
+    /// The real etcdctl against the given endpoints (pflag appends repeated --endpoints, so
+    /// they cannot be overridden later).
+    pub fn etcdctl_at(&self, endpoints: &str) -> Command {
         let mut c = Command::new("etcdctl");
         clear_env(&mut c);
-        c.arg(format!("--endpoints={}", self.endpoints()))
+        c.arg(format!("--endpoints={endpoints}"))
             .args(self.tls_flags());
         if self.opts.omit_ip_san {
             c.arg("--insecure-skip-tls-verify");
@@ -325,7 +332,7 @@ impl Lab {
     pub fn dump_logs(&self) {
         for m in &self.members {
             let log = std::fs::read_to_string(&m.log).unwrap_or_default();
-            let tail: Vec<&str> = log.lines().rev().take(30).collect();
+            let tail: Vec<&str> = log.lines().rev().take(8).collect();
             eprintln!("---- {} ({}) log tail ----", m.name, m.ip);
             for l in tail.iter().rev() {
                 eprintln!("{l}");

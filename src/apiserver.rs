@@ -1,0 +1,214 @@
+//! The Kubernetes API server: a client built the way kubectl builds one (kubectl passes no
+//! global flags to a plugin, so they are parsed here), and API errors worded for users.
+
+use crate::cli::KubeFlags;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use std::time::Duration;
+
+/// Why the API server could not be used. Each kind has its own exit code (see `error.rs`).
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Config(String),
+    #[error("cannot reach the Kubernetes API server at {server}: {reason}")]
+    Unreachable { server: String, reason: String },
+    #[error(
+        "the Kubernetes API server at {server} rejected the credentials (401 Unauthorized): the token or certificate of context {context:?} is missing, wrong or expired; log in again (e.g. refresh the kubeconfig) and retry"
+    )]
+    Unauthorized { server: String, context: String },
+    #[error("{message} (needs RBAC: {verb} {resource} in {namespace}){hint}")]
+    Forbidden {
+        message: String,
+        verb: String,
+        resource: String,
+        namespace: String,
+        hint: String,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A connected API client and what it was built from, for messages and per-context memory.
+#[derive(Clone)]
+pub struct Api {
+    pub client: kube::Client,
+    pub server: String,
+    pub context: String,
+}
+
+/// Builds the client from `--kubeconfig` (one file), else `KUBECONFIG` (a merged path list, first
+/// wins), else `~/.kube/config`; then `--context/--kube-cluster/--user`, then the overrides.
+pub async fn connect(f: &KubeFlags) -> Result<Api, ApiError> {
+    let kubeconfig = match &f.kubeconfig {
+        Some(path) => Kubeconfig::read_from(path)
+            .map_err(|e| ApiError::Config(format!("cannot read --kubeconfig {}: {}", path.display(), root(&e))))?,
+        None => match Kubeconfig::from_env() {
+            Ok(Some(k)) => k,
+            Ok(None) => Kubeconfig::read().map_err(|e| {
+                ApiError::Config(format!(
+                    "no kubeconfig: {} (set KUBECONFIG, pass --kubeconfig, or give etcd endpoints with --endpoints)",
+                    root(&e)
+                ))
+            })?,
+            Err(e) => {
+                return Err(ApiError::Config(format!(
+                    "cannot read KUBECONFIG {}: {}",
+                    std::env::var("KUBECONFIG").unwrap_or_default(),
+                    root(&e)
+                )));
+            }
+        },
+    };
+    let context = f
+        .context
+        .clone()
+        .or_else(|| kubeconfig.current_context.clone())
+        .unwrap_or_default();
+    if !context.is_empty() && !kubeconfig.contexts.iter().any(|c| c.name == context) {
+        let known: Vec<&str> = kubeconfig
+            .contexts
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        return Err(ApiError::Config(format!(
+            "context {context:?} not found in the kubeconfig (known: {})",
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        )));
+    }
+    let options = KubeConfigOptions {
+        context: f.context.clone(),
+        cluster: f.kube_cluster.clone(),
+        user: f.user.clone(),
+    };
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .map_err(|e| ApiError::Config(format!("kubeconfig context {context:?}: {}", root(&e))))?;
+    if let Some(server) = &f.server {
+        config.cluster_url = server.parse().map_err(|_| {
+            ApiError::Config(format!(
+                "--server {server:?} is not a URL (e.g. https://10.0.0.1:6443)"
+            ))
+        })?;
+    }
+    if let Some(token) = &f.token {
+        config.auth_info.token = Some(token.clone().into());
+        config.auth_info.token_file = None;
+        config.auth_info.exec = None;
+        config.auth_info.auth_provider = None;
+    }
+    if let Some(user) = &f.as_user {
+        config.auth_info.impersonate = Some(user.clone());
+    }
+    if !f.as_group.is_empty() {
+        config.auth_info.impersonate_groups = Some(f.as_group.clone());
+    }
+    if f.kube_insecure_skip_tls_verify {
+        config.accept_invalid_certs = true;
+    }
+    if let Some(t) = f.request_timeout.filter(|t| !t.is_zero()) {
+        config.connect_timeout = Some(t);
+        config.read_timeout = Some(t);
+        config.write_timeout = Some(t);
+    } else {
+        config.connect_timeout = Some(Duration::from_secs(10));
+    }
+    let server = config
+        .cluster_url
+        .to_string()
+        .trim_end_matches('/')
+        .to_string();
+    let client = kube::Client::try_from(config).map_err(|e| {
+        ApiError::Config(format!(
+            "cannot build a Kubernetes client for context {context:?}: {}",
+            root(&e)
+        ))
+    })?;
+    Ok(Api {
+        client,
+        server,
+        context,
+    })
+}
+
+impl Api {
+    /// Words a kube error for the user: which verb on which resource is missing, and what
+    /// avoids it.
+    pub fn explain(
+        &self,
+        e: kube::Error,
+        verb: &str,
+        resource: &str,
+        namespace: &str,
+        hint: &str,
+    ) -> ApiError {
+        match e {
+            kube::Error::Api(s) if s.code == 401 => ApiError::Unauthorized {
+                server: self.server.clone(),
+                context: self.context.clone(),
+            },
+            kube::Error::Api(s) if s.code == 403 => ApiError::Forbidden {
+                message: s.message.clone(),
+                verb: verb.to_string(),
+                resource: resource.to_string(),
+                namespace: namespace.to_string(),
+                hint: hint.to_string(),
+            },
+            kube::Error::Api(s) => ApiError::Other(format!(
+                "{verb} {resource} in {namespace}: {} ({})",
+                s.message, s.code
+            )),
+            kube::Error::HyperError(_) | kube::Error::Service(_) => ApiError::Unreachable {
+                server: self.server.clone(),
+                reason: root(&e),
+            },
+            kube::Error::Auth(_) => ApiError::Unauthorized {
+                server: self.server.clone(),
+                context: self.context.clone(),
+            },
+            other => {
+                let text = root(&other);
+                if text.contains("401") || text.contains("Unauthorized") {
+                    return ApiError::Unauthorized {
+                        server: self.server.clone(),
+                        context: self.context.clone(),
+                    };
+                }
+                if text.contains("403") || text.contains("Forbidden") || text.contains("forbidden")
+                {
+                    return ApiError::Forbidden {
+                        message: text,
+                        verb: verb.to_string(),
+                        resource: resource.to_string(),
+                        namespace: namespace.to_string(),
+                        hint: hint.to_string(),
+                    };
+                }
+                ApiError::Other(format!("{verb} {resource} in {namespace}: {text}"))
+            }
+        }
+    }
+}
+
+/// The innermost cause, which is where the useful words are (`connection refused`, …),
+/// without Rust's `(os error N)` suffix.
+pub fn root(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cur = e.source();
+    while let Some(next) = cur {
+        let t = next.to_string();
+        if !t.is_empty() {
+            text = t;
+        }
+        cur = next.source();
+    }
+    let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+    let mut c = text.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => text,
+    }
+}

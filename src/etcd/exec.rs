@@ -1,0 +1,213 @@
+//! The exec route: etcdctl run inside the etcd pod, with the certificates the pod itself uses,
+//! when no client credentials can be had on this side. No shell is involved (distroless etcd
+//! images have none): the argv goes to the API server as is. etcdctl answers in JSON, which is
+//! parsed into the same values the gRPC route produces, so the output looks the same.
+
+use super::{Alarms, EndpointError, HashKv, Health, MemberList, Status};
+use crate::apiserver::root;
+use crate::discover::ExecSpec;
+use crate::duration;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::AttachParams;
+use serde::Deserialize;
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+
+pub struct Etcdctl {
+    pub pods: kube::Api<Pod>,
+    pub pod: String,
+    pub spec: ExecSpec,
+    pub dial_timeout: Duration,
+    pub command_timeout: Duration,
+    pub notes: Vec<String>,
+}
+
+/// What one etcdctl run printed.
+struct Ran {
+    stdout: String,
+    stderr: String,
+}
+
+impl Etcdctl {
+    /// Runs `etcdctl <args> -w json` in the pod, bounded by dial + command timeout.
+    async fn run(&self, args: &[&str]) -> Result<Ran, EndpointError> {
+        let mut argv: Vec<String> = vec![
+            "etcdctl".into(),
+            format!("--endpoints={}", self.spec.endpoint),
+            format!("--dial-timeout={}", duration::format(self.dial_timeout)),
+            format!(
+                "--command-timeout={}",
+                duration::format(self.command_timeout)
+            ),
+        ];
+        argv.extend(self.spec.tls_flags.iter().cloned());
+        argv.extend(args.iter().map(|s| s.to_string()));
+        argv.extend(["-w".to_string(), "json".to_string()]);
+        let params = AttachParams::default()
+            .container(self.spec.container.clone())
+            .stdin(false)
+            .stdout(true)
+            .stderr(true);
+        let bound = self.dial_timeout + self.command_timeout;
+        let run = async {
+            let mut proc = self
+                .pods
+                .exec(&self.pod, argv, &params)
+                .await
+                .map_err(|e| exec_error(&self.pod, &self.pods, e))?;
+            let (mut out, mut err) = (String::new(), String::new());
+            let mut so = proc
+                .stdout()
+                .ok_or_else(|| EndpointError::Other("exec gave no stdout".into()))?;
+            let mut se = proc
+                .stderr()
+                .ok_or_else(|| EndpointError::Other("exec gave no stderr".into()))?;
+            let status = proc.take_status();
+            let (a, b) = tokio::join!(so.read_to_string(&mut out), se.read_to_string(&mut err));
+            a.and(b)
+                .map_err(|e| EndpointError::Other(format!("exec in pod {}: {e}", self.pod)))?;
+            let status = match status {
+                Some(s) => s.await,
+                None => None,
+            };
+            // A missing binary is the API server's own failure, not etcdctl's exit code.
+            if let Some(s) = status
+                && s.status.as_deref() == Some("Failure")
+                && s.reason.as_deref() != Some("NonZeroExitCode")
+            {
+                return Err(EndpointError::Other(format!(
+                    "exec in pod {} container {}: {}",
+                    self.pod,
+                    self.spec.container,
+                    s.message.unwrap_or_default()
+                )));
+            }
+            let _ = proc.join().await;
+            Ok(Ran {
+                stdout: out,
+                stderr: err,
+            })
+        };
+        match tokio::time::timeout(bound, run).await {
+            Err(_) => Err(EndpointError::DeadlineExceeded),
+            Ok(r) => r,
+        }
+    }
+
+    /// The error etcdctl reported for the endpoint: the text inside `Failed to … (…)`, or its
+    /// `Error: …` line.
+    fn failure(ran: &Ran) -> EndpointError {
+        let line = ran
+            .stderr
+            .lines()
+            .filter(|l| !l.starts_with('{'))
+            .find_map(|l| {
+                l.strip_prefix("Error: ").map(str::to_string).or_else(|| {
+                    l.starts_with("Failed to ")
+                        .then(|| {
+                            l.split_once(" (")
+                                .map(|(_, r)| r.trim_end_matches(')').to_string())
+                        })
+                        .flatten()
+                })
+            });
+        match line.as_deref() {
+            Some("context deadline exceeded") => EndpointError::DeadlineExceeded,
+            Some(l) => EndpointError::Other(l.to_string()),
+            None if ran.stderr.trim().is_empty() => {
+                EndpointError::Other("etcdctl printed nothing".into())
+            }
+            None => EndpointError::Other(
+                ran.stderr
+                    .trim()
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .to_string(),
+            ),
+        }
+    }
+
+    pub async fn status(&self) -> Result<Status, EndpointError> {
+        #[derive(Deserialize)]
+        struct EpStatus {
+            #[serde(rename = "Status")]
+            status: Status,
+        }
+        let ran = self.run(&["endpoint", "status"]).await?;
+        let list: Vec<EpStatus> = parse(&ran)?;
+        list.into_iter()
+            .next()
+            .map(|e| e.status)
+            .ok_or_else(|| Self::failure(&ran))
+    }
+
+    pub async fn health(&self) -> Result<(Health, Option<String>), EndpointError> {
+        #[derive(Deserialize)]
+        struct EpHealth {
+            #[serde(default)]
+            took: String,
+            #[serde(default)]
+            error: String,
+        }
+        let ran = self.run(&["endpoint", "health"]).await?;
+        let list: Vec<EpHealth> = parse(&ran)?;
+        let h = list.into_iter().next().ok_or_else(|| Self::failure(&ran))?;
+        Ok((
+            Health {
+                took: duration::parse(&h.took).ok(),
+                error: (!h.error.is_empty()).then_some(h.error),
+            },
+            None,
+        ))
+    }
+
+    pub async fn member_list(&self) -> Result<MemberList, EndpointError> {
+        let ran = self.run(&["member", "list"]).await?;
+        parse(&ran).map_err(|_| Self::failure(&ran))
+    }
+
+    pub async fn alarms(&self) -> Result<Alarms, EndpointError> {
+        let ran = self.run(&["alarm", "list"]).await?;
+        parse(&ran).map_err(|_| Self::failure(&ran))
+    }
+
+    pub async fn hashkv(&self, revision: i64) -> Result<HashKv, EndpointError> {
+        #[derive(Deserialize)]
+        struct EpHashKv {
+            #[serde(rename = "HashKV")]
+            hash_kv: HashKv,
+        }
+        let rev = format!("--rev={revision}");
+        let ran = self.run(&["endpoint", "hashkv", &rev]).await?;
+        let list: Vec<EpHashKv> = parse(&ran)?;
+        list.into_iter()
+            .next()
+            .map(|e| e.hash_kv)
+            .ok_or_else(|| Self::failure(&ran))
+    }
+
+    pub async fn version(&self) -> Option<String> {
+        self.status().await.ok().map(|s| s.version)
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(ran: &Ran) -> Result<T, EndpointError> {
+    let text = ran.stdout.trim();
+    if text.is_empty() {
+        return Err(Etcdctl::failure(ran));
+    }
+    serde_json::from_str(text)
+        .map_err(|e| EndpointError::Other(format!("cannot read etcdctl's JSON from the pod: {e}")))
+}
+
+fn exec_error(pod: &str, pods: &kube::Api<Pod>, e: kube::Error) -> EndpointError {
+    let _ = pods;
+    let text = root(&e);
+    if text.contains("forbidden") || text.contains("403") {
+        return EndpointError::Other(format!(
+            "exec in pod {pod} is forbidden (needs RBAC: create pods/exec): {text}"
+        ));
+    }
+    EndpointError::Other(format!("exec in pod {pod}: {text}"))
+}
