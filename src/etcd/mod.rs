@@ -64,9 +64,9 @@ pub enum AlarmCheck {
 /// A live connection to one member, over gRPC (direct or port-forward) or through etcdctl in
 /// its pod. Every call is bounded by the command timeout.
 pub enum Conn {
-    // Boxed: the gRPC client is large and a Conn moves into each member's task.
+    // Boxed: both are large, and a Conn moves into each member's future.
     Grpc(Box<Grpc>),
-    Exec(exec::Etcdctl),
+    Exec(Box<exec::Etcdctl>),
 }
 
 /// A gRPC connection to one member.
@@ -97,14 +97,14 @@ impl Cluster {
 
     async fn connect_via(&self, target: &Target, route: &Route) -> Result<Conn, EndpointError> {
         if let Route::Exec { pods, pod, spec } = route {
-            return Ok(Conn::Exec(exec::Etcdctl {
+            return Ok(Conn::Exec(Box::new(exec::Etcdctl {
                 pods: pods.clone(),
                 pod: pod.clone(),
                 spec: spec.clone(),
                 dial_timeout: self.dial_timeout,
                 command_timeout: self.command_timeout,
                 notes: vec![],
-            }));
+            })));
         }
         let report: connect::Report = Default::default();
         let client = connect::connect(
