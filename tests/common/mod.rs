@@ -20,6 +20,8 @@ pub const PLUGIN: &str = env!("CARGO_BIN_EXE_kubectl-etcd");
 /// Certificates written for the lab (test material only).
 pub struct Pki {
     pub ca: PathBuf,
+    /// The CA's key: what Cluster API keeps in `<cluster>-etcd`, for minting tests.
+    pub ca_key: PathBuf,
     pub client_cert: PathBuf,
     pub client_key: PathBuf,
     /// A second, unrelated CA and a client pair signed by it: for "wrong CA" cases.
@@ -150,6 +152,7 @@ impl Lab {
         let ips: Vec<String> = (1..=n).map(|i| format!("{base}.{i}")).collect();
 
         let (ca_params, ca_key, ca_pem) = ca("etcd-ca");
+        let ca_key_pem = ca_key.serialize_pem();
         let issuer = Issuer::new(ca_params, ca_key);
         let (other_params, other_key, other_pem) = ca("other-ca");
         let other = Issuer::new(other_params, other_key);
@@ -157,6 +160,7 @@ impl Lab {
         let (other_client_pem, other_client_key) = leaf(&other, "root", &[], false);
         let pki = Pki {
             ca: write(&d.join("ca.crt"), &ca_pem),
+            ca_key: write(&d.join("ca.key"), &ca_key_pem),
             client_cert: write(&d.join("client.crt"), &client_pem),
             client_key: write(&d.join("client.key"), &client_key),
             other_ca: write(&d.join("other-ca.crt"), &other_pem),
