@@ -4,6 +4,8 @@
 //! test fails; their logs are printed then.
 #![allow(dead_code)]
 
+pub mod fakeapi;
+
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose, SanType,
