@@ -19,6 +19,8 @@ struct Case {
     ours: Vec<String>,
     theirs: Vec<String>,
     runs: usize,
+    /// What the second command is (the baseline the ratio is taken against).
+    baseline: &'static str,
 }
 
 fn main() {
@@ -27,7 +29,7 @@ fn main() {
     let _ = args;
     let mut report = Vec::new();
     report.push(
-        "| case | kubectl-etcd median | etcdctl median | time ratio | kubectl-etcd peak RSS | etcdctl peak RSS | RSS ratio |\n|---|---|---|---|---|---|---|"
+        "| case | kubectl-etcd median | baseline median | time ratio | kubectl-etcd peak RSS | baseline peak RSS | RSS ratio |\n|---|---|---|---|---|---|---|"
             .to_string(),
     );
 
@@ -47,6 +49,13 @@ fn main() {
             3,
         );
         report.push(measure(&case));
+    }
+    {
+        let lab = Lab::start(3);
+        let (api, kubeconfig) = fake_api(&lab);
+        report.push(measure(&port_forward_case(&lab, &kubeconfig)));
+        let s = api.stats();
+        println!("port-forward sessions per member over the whole case: {:?}", s.port_forward_sessions);
     }
     let size = std::fs::metadata(PLUGIN).map(|m| m.len()).unwrap_or(0);
     println!("\n{}", report.join("\n"));
@@ -83,7 +92,44 @@ fn case(lab: &Lab, name: &str, extra: &[&str], runs: usize) -> Case {
         ours,
         theirs,
         runs,
+        baseline: "etcdctl",
     }
+}
+
+/// `status` through port-forwards against the direct route, on the same members.
+fn port_forward_case(lab: &Lab, kubeconfig: &std::path::Path) -> Case {
+    let mut ours = vec![PLUGIN.to_string(), format!("--kubeconfig={}", kubeconfig.display()), "--via=port-forward".into()];
+    ours.extend(lab.tls_flags());
+    ours.extend(["status".to_string(), "-w".into(), "table".into()]);
+    let mut theirs = vec![PLUGIN.to_string(), format!("--endpoints={}", lab.endpoints())];
+    theirs.extend(lab.tls_flags());
+    theirs.extend(["status".to_string(), "-w".into(), "table".into()]);
+    Case {
+        name: "status, 3 members, port-forward vs direct (both kubectl-etcd)".into(),
+        ours,
+        theirs,
+        runs: RUNS,
+        baseline: "direct",
+    }
+}
+
+fn fake_api(lab: &Lab) -> (common::fakeapi::FakeApi, std::path::PathBuf) {
+    use common::fakeapi::{FakeApi, FakeApiConfig, mirror_pod, node, rewrite_addresses};
+    let manifest = include_str!("../tests/fixtures/distros/kubeadm-etcd-pod.yaml");
+    let mut cfg = FakeApiConfig {
+        tokens: vec![("bench".into(), "admin".into())],
+        ..Default::default()
+    };
+    for (i, m) in lab.members.iter().enumerate() {
+        let pod = mirror_pod(&rewrite_addresses(manifest, &m.ip), &format!("cp-{}", i + 1), &m.ip);
+        cfg.pod_ips.push((("kube-system".into(), pod.metadata.name.clone().unwrap_or_default()), m.ip.clone()));
+        cfg.pods.push(pod);
+        cfg.nodes.push(node(&format!("cp-{}", i + 1), &m.ip));
+    }
+    let api = FakeApi::start(cfg);
+    let path = lab.dir.path().join("kubeconfig");
+    api.write_kubeconfig(&path, "bench", "bench");
+    (api, path)
 }
 
 fn shell_line(argv: &[String]) -> String {
@@ -111,7 +157,7 @@ fn measure(case: &Case) -> String {
         .arg("kubectl-etcd")
         .arg(shell_line(&case.ours))
         .arg("-n")
-        .arg("etcdctl")
+        .arg(case.baseline)
         .arg(shell_line(&case.theirs))
         .stdout(Stdio::inherit())
         .status()

@@ -556,10 +556,10 @@ mod tests {
         pod
     }
 
-    const KUBEADM: &str = include_str!("../tests/fixtures/kubeadm-etcd-pod.yaml");
-    const APISERVER: &str = include_str!("../tests/fixtures/kubeadm-kube-apiserver-pod.yaml");
-    const RKE2: &str = include_str!("../tests/fixtures/rke2-etcd-pod.yaml");
-    const OPENSHIFT: &str = include_str!("../tests/fixtures/openshift-etcd-pod.json");
+    const KUBEADM: &str = include_str!("../tests/fixtures/distros/kubeadm-etcd-pod.yaml");
+    const APISERVER: &str = include_str!("../tests/fixtures/distros/kubeadm-kube-apiserver-pod.yaml");
+    const RKE2: &str = include_str!("../tests/fixtures/distros/rke2-etcd-pod.yaml");
+    const OPENSHIFT: &str = include_str!("../tests/fixtures/distros/openshift-etcd-pod.json");
 
     #[test]
     fn kubeadm_uses_the_annotation_and_healthcheck_client_for_exec() {

@@ -144,7 +144,7 @@ fn kubeadm_every_route_prints_what_the_direct_route_prints() {
     let (_o2, e2, c2) = k.direct(&["health", "-w", "simple", "--etcdctl-compat=3.4"]);
     assert_eq!((c1, c2), (0, 0), "{e1}");
     // etcdctl 3.4 in the pod prints healthy lines; the plugin reprints them for 3.4 on stderr.
-    assert_eq!(normalize_took(&o1 + &e1), normalize_took(&e2));
+    assert_eq!(normalize_took(&format!("{o1}{e1}")), normalize_took(&e2));
 }
 
 #[test]

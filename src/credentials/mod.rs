@@ -79,7 +79,7 @@ impl Credentials {
             (None, None) => None,
         };
         Ok(Credentials {
-            source: "flags".to_string(),
+            source: "--cacert/--cert/--key flags".to_string(),
             ca,
             identity,
             skip_verify,

@@ -17,7 +17,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-pub const PLUGIN: &str = env!("CARGO_BIN_EXE_kubectl-etcd");
+/// The plugin under test (examples, which cargo gives no binary path, use the one on PATH).
+pub const PLUGIN: &str = match option_env!("CARGO_BIN_EXE_kubectl-etcd") {
+    Some(p) => p,
+    None => "kubectl-etcd",
+};
 
 /// Certificates written for the lab (test material only).
 pub struct Pki {
