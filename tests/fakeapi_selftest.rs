@@ -476,3 +476,126 @@ fn rewrite_addresses_maps_only_private_ipv4() {
         "a 127.9.9.1:2379 b=127.9.9.1/12 c 127.9.9.1 d 172.15.0.1 e 8.8.8.8 f 1.172.16.0.1 v3.5.10-0"
     );
 }
+
+/// kubectl 1.32 port-forward speaks SPDY only (tunnelled in a WebSocket as
+/// `SPDY/3.1+portforward.k8s.io`, then plain SPDY/3.1 as its fallback), which the fake does not
+/// implement; kube-rs's `v4.channel.k8s.io` is covered above. It must fail fast and say why.
+#[test]
+fn kubectl_port_forward_spdy_is_refused_clearly() {
+    let lab = Lab::start(1);
+    let api = FakeApi::start(kubeadm_config(&lab));
+    let k = Kubectl::new(&api, TOKEN);
+    let (_, err, code, took) =
+        run(k
+            .cmd()
+            .args(["port-forward", "-n", NS, "pod/etcd-cp-1", "0:2379"]));
+    assert_ne!(code, 0);
+    assert!(err.contains("not SPDY"), "{err}");
+    assert!(took < std::time::Duration::from_secs(20), "{took:?}");
+}
+
+#[test]
+fn kubectl_reads_secrets_configmaps_and_tables() {
+    let lab = Lab::start(1);
+    let mut cfg = kubeadm_config(&lab);
+    cfg.secrets.push(
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "etcd-client", "namespace": "openshift-etcd", "labels": {"app": "etcd"}},
+            "type": "kubernetes.io/tls",
+            "data": {"tls.crt": "Y2VydA==", "tls.key": "a2V5"}
+        }))
+        .expect("secret"),
+    );
+    cfg.configmaps.push(
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "etcd-ca-bundle", "namespace": "openshift-etcd"},
+            "data": {"ca-bundle.crt": "PEM"}
+        }))
+        .expect("configmap"),
+    );
+    let api = FakeApi::start(cfg);
+    let k = Kubectl::new(&api, TOKEN);
+
+    let (out, err, code, _) = run(k.cmd().args([
+        "get",
+        "secret",
+        "-n",
+        "openshift-etcd",
+        "etcd-client",
+        "-o",
+        "jsonpath={.data.tls\\.key}",
+    ]));
+    assert_eq!((code, out.as_str()), (0, "a2V5"), "{err}");
+    let (out, err, code, _) = run(k.cmd().args([
+        "get",
+        "configmaps",
+        "-A",
+        "-o",
+        "jsonpath={.items[*].data.ca-bundle\\.crt}",
+    ]));
+    assert_eq!((code, out.as_str()), (0, "PEM"), "{err}");
+    let (out, err, code, _) = run(k.cmd().args([
+        "get",
+        "pods",
+        "-n",
+        NS,
+        "--field-selector",
+        "spec.nodeName=cp-1,metadata.name!=etcd-cp-1",
+        "-o",
+        "name",
+    ]));
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "pod/kube-apiserver-cp-1\n"),
+        "{err}"
+    );
+
+    // Server-side printing: the apiserver's columns.
+    let (out, err, code, _) = run(k.cmd().args([
+        "get",
+        "pods",
+        "-n",
+        NS,
+        "-l",
+        "component=etcd",
+        "-o",
+        "wide",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        lines[0],
+        [
+            "NAME",
+            "READY",
+            "STATUS",
+            "RESTARTS",
+            "AGE",
+            "IP",
+            "NODE",
+            "NOMINATED",
+            "NODE",
+            "READINESS",
+            "GATES"
+        ]
+    );
+    assert_eq!(lines[1][..4], ["etcd-cp-1", "1/1", "Running", "0"]);
+    assert_eq!(lines[1][5..7], [lab.members[0].ip.as_str(), "cp-1"]);
+    let (out, err, code, _) = run(k.cmd().args(["get", "nodes"]));
+    assert_eq!(code, 0, "{err}");
+    let row: Vec<&str> = out
+        .lines()
+        .nth(1)
+        .expect("a node row")
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        (row[0], row[1], row[2], row[4]),
+        ("cp-1", "Ready", "control-plane", "v1.32.4")
+    );
+}
