@@ -1299,9 +1299,16 @@ async fn port_forward_session(
         close_ws(&mut ws).await;
         return;
     }
+    // Like containerd, once the pod side is done the other direction gets a second to finish
+    // before the stream (and, with no port left, the WebSocket) closes.
+    let mut grace: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
-            m = rx.recv() => match m {
+            _ = tokio::time::sleep_until(grace.unwrap_or_else(tokio::time::Instant::now)), if grace.is_some() => {
+                close_ws(&mut ws).await;
+                break;
+            }
+            m = rx.recv(), if grace.is_none() => match m {
                 Some(FromPod::Data(i, data)) => {
                     let mut frame = Vec::with_capacity(data.len() + 1);
                     frame.push(2 * i as u8);
@@ -1313,8 +1320,7 @@ async fn port_forward_session(
                 Some(FromPod::Done(_)) => {
                     live -= 1;
                     if live == 0 {
-                        close_ws(&mut ws).await;
-                        break;
+                        grace = Some(tokio::time::Instant::now() + Duration::from_secs(1));
                     }
                 }
                 None => break,
