@@ -476,3 +476,239 @@ fn rewrite_addresses_maps_only_private_ipv4() {
         "a 127.9.9.1:2379 b=127.9.9.1/12 c 127.9.9.1 d 172.15.0.1 e 8.8.8.8 f 1.172.16.0.1 v3.5.10-0"
     );
 }
+
+/// kubectl 1.32 port-forward speaks SPDY only (tunnelled in a WebSocket as
+/// `SPDY/3.1+portforward.k8s.io`, then plain SPDY/3.1 as its fallback), which the fake does not
+/// implement; kube-rs's `v4.channel.k8s.io` is covered above. It must fail fast and say why.
+#[test]
+fn kubectl_port_forward_spdy_is_refused_clearly() {
+    let lab = Lab::start(1);
+    let api = FakeApi::start(kubeadm_config(&lab));
+    let k = Kubectl::new(&api, TOKEN);
+    let (_, err, code, took) =
+        run(k
+            .cmd()
+            .args(["port-forward", "-n", NS, "pod/etcd-cp-1", "0:2379"]));
+    assert_ne!(code, 0);
+    assert!(err.contains("not SPDY"), "{err}");
+    assert!(took < std::time::Duration::from_secs(20), "{took:?}");
+}
+
+#[test]
+fn kubectl_reads_secrets_configmaps_and_tables() {
+    let lab = Lab::start(1);
+    let mut cfg = kubeadm_config(&lab);
+    cfg.secrets.push(
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "etcd-client", "namespace": "openshift-etcd", "labels": {"app": "etcd"}},
+            "type": "kubernetes.io/tls",
+            "data": {"tls.crt": "Y2VydA==", "tls.key": "a2V5"}
+        }))
+        .expect("secret"),
+    );
+    cfg.configmaps.push(
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "etcd-ca-bundle", "namespace": "openshift-etcd"},
+            "data": {"ca-bundle.crt": "PEM"}
+        }))
+        .expect("configmap"),
+    );
+    let api = FakeApi::start(cfg);
+    let k = Kubectl::new(&api, TOKEN);
+
+    let (out, err, code, _) = run(k.cmd().args([
+        "get",
+        "secret",
+        "-n",
+        "openshift-etcd",
+        "etcd-client",
+        "-o",
+        "jsonpath={.data.tls\\.key}",
+    ]));
+    assert_eq!((code, out.as_str()), (0, "a2V5"), "{err}");
+    let (out, err, code, _) = run(k.cmd().args([
+        "get",
+        "configmaps",
+        "-A",
+        "-o",
+        "jsonpath={.items[*].data.ca-bundle\\.crt}",
+    ]));
+    assert_eq!((code, out.as_str()), (0, "PEM"), "{err}");
+    let (out, err, code, _) = run(k.cmd().args([
+        "get",
+        "pods",
+        "-n",
+        NS,
+        "--field-selector",
+        "spec.nodeName=cp-1,metadata.name!=etcd-cp-1",
+        "-o",
+        "name",
+    ]));
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "pod/kube-apiserver-cp-1\n"),
+        "{err}"
+    );
+
+    // Server-side printing: the apiserver's columns.
+    let (out, err, code, _) = run(k.cmd().args([
+        "get",
+        "pods",
+        "-n",
+        NS,
+        "-l",
+        "component=etcd",
+        "-o",
+        "wide",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        lines[0],
+        [
+            "NAME",
+            "READY",
+            "STATUS",
+            "RESTARTS",
+            "AGE",
+            "IP",
+            "NODE",
+            "NOMINATED",
+            "NODE",
+            "READINESS",
+            "GATES"
+        ]
+    );
+    assert_eq!(lines[1][..4], ["etcd-cp-1", "1/1", "Running", "0"]);
+    assert_eq!(lines[1][5..7], [lab.members[0].ip.as_str(), "cp-1"]);
+    let (out, err, code, _) = run(k.cmd().args(["get", "nodes"]));
+    assert_eq!(code, 0, "{err}");
+    let row: Vec<&str> = out
+        .lines()
+        .nth(1)
+        .expect("a node row")
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        (row[0], row[1], row[2], row[4]),
+        ("cp-1", "Ready", "control-plane", "v1.32.4")
+    );
+}
+
+/// Two ports on one WebSocket (channels 0/1 and 2/3), a pod side that closes first, and a
+/// port that cannot be dialled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kube_rs_port_forward_two_ports_and_pod_side_close() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let pod_side = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = pod_side.local_addr().expect("addr").port();
+    // Greets, reads one line, echoes it and closes: both directions and an EOF from the pod.
+    let server = tokio::spawn(async move {
+        let (mut s, _) = pod_side.accept().await.expect("accept");
+        s.write_all(b"hello\n").await.expect("greet");
+        let mut buf = vec![0u8; 64];
+        let n = s.read(&mut buf).await.expect("read");
+        s.write_all(&buf[..n]).await.expect("echo");
+    });
+    let api = FakeApi::start(FakeApiConfig {
+        pods: vec![mirror_pod(ETCD_MANIFEST, "cp-1", "127.0.0.1")],
+        tokens: vec![(s(TOKEN), s("admin"))],
+        pod_ips: vec![((s(NS), s("etcd-cp-1")), s("127.0.0.1"))],
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    api.write_kubeconfig(&kubeconfig, "fake", TOKEN);
+    let pods: kube::Api<Pod> = kube::Api::namespaced(kube_client(&kubeconfig).await, NS);
+
+    // A port nothing listens on: bind and drop to find one.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let mut pf = pods
+        .portforward("etcd-cp-1", &[closed, port])
+        .await
+        .expect("portforward");
+    let err = pf.take_error(closed).expect("error future").await;
+    assert!(
+        err.as_deref().is_some_and(|e| e.contains("refused")),
+        "{err:?}"
+    );
+    let mut stream = pf.take_stream(port).expect("stream");
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 64];
+    let n = stream.read(&mut buf).await.expect("read greeting");
+    got.extend_from_slice(&buf[..n]);
+    stream.write_all(b"ping\n").await.expect("write");
+    let read_all = stream.read_to_end(&mut got);
+    tokio::time::timeout(std::time::Duration::from_secs(10), read_all)
+        .await
+        .expect("EOF after the pod side closed")
+        .expect("read");
+    assert_eq!(got, b"hello\nping\n");
+    server.await.expect("pod side");
+    drop(stream);
+    // kube-rs 5 answers the server's Close, then still sends its own once every port is
+    // dropped, so join() reports SendAfterClosing whenever the pod side ends first (a real
+    // kubelet closes the same way). Only that error is acceptable.
+    let joined = tokio::time::timeout(std::time::Duration::from_secs(10), pf.join())
+        .await
+        .expect("forwarder ends");
+    if let Err(e) = joined {
+        assert!(format!("{e:?}").contains("SendAfterClosing"), "{e:?}");
+    }
+    assert_eq!(api.stats().port_forwards(NS, "etcd-cp-1"), 1);
+}
+
+#[test]
+fn kubectl_exec_passes_stdin_and_exit_codes() {
+    let api = FakeApi::start(FakeApiConfig {
+        pods: vec![mirror_pod(ETCD_MANIFEST, "cp-1", "127.0.0.1")],
+        tokens: vec![(s(TOKEN), s("admin"))],
+        ..Default::default()
+    });
+    let k = Kubectl::new(&api, TOKEN);
+    let mut c = k.cmd();
+    c.args(["exec", "-i", "-n", NS, "etcd-cp-1", "--", "cat"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().expect("kubectl");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"through stdin\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("kubectl exec -i");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"through stdin\n");
+
+    let (out, err, code, _) = run(k.cmd().args([
+        "exec",
+        "-n",
+        NS,
+        "etcd-cp-1",
+        "--",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 3",
+    ]));
+    assert_eq!((code, out.as_str()), (3, "out\n"), "{err}");
+    assert!(err.starts_with("err\n"), "{err}");
+    assert!(err.contains("command terminated with exit code 3"), "{err}");
+}

@@ -466,6 +466,12 @@ async fn handle(state: Arc<State>, cert_user: Option<String>, req: Request<Incom
     let query = parse_query(req.uri().query());
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let method = req.method().clone();
+    // kubectl's human-readable output asks for server-side printing.
+    let wants_table = req
+        .headers()
+        .get(hyper::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("as=Table") && a.contains("g=meta.k8s.io"));
 
     match segs.as_slice() {
         ["version"] => return json_response(200, &version_info()),
@@ -552,6 +558,7 @@ async fn handle(state: Arc<State>, cert_user: Option<String>, req: Request<Incom
             .into_iter()
             .find(|o| o["metadata"]["name"].as_str() == Some(name))
         {
+            Some(o) if wants_table => json_response(200, &table(resource, &[o])),
             Some(o) => json_response(200, &o),
             None => not_found(resource, name),
         };
@@ -566,7 +573,7 @@ async fn handle(state: Arc<State>, cert_user: Option<String>, req: Request<Incom
         Some(Err(e)) => return status_response(400, "BadRequest", &e, None),
         None => Vec::new(),
     };
-    let items: Vec<Value> = in_ns
+    let matching: Vec<Value> = in_ns
         .into_iter()
         .filter(|o| labels.iter().all(|r| r.matches(&o["metadata"]["labels"])))
         .filter(|o| {
@@ -574,6 +581,12 @@ async fn handle(state: Arc<State>, cert_user: Option<String>, req: Request<Incom
                 .iter()
                 .all(|(k, neg, v)| (field_value(o, k) == *v) != *neg)
         })
+        .collect();
+    if wants_table {
+        return json_response(200, &table(resource, &matching));
+    }
+    let items: Vec<Value> = matching
+        .into_iter()
         .map(|mut o| {
             // List items carry no kind/apiVersion on the wire.
             if let Some(m) = o.as_object_mut() {
@@ -768,6 +781,193 @@ fn api_v1_resources() -> Value {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Server-side printing (meta.k8s.io/v1 Table), with the apiserver's columns for pods and nodes
+
+/// kubectl's age format (apimachinery's `duration.HumanDuration`).
+pub fn human_duration(secs: i64) -> String {
+    if secs < -1 {
+        return "<invalid>".into();
+    }
+    let s = secs.max(0);
+    let (m, h, d) = (s / 60, s / 3600, s / 86400);
+    let with = |a: i64, ua: &str, b: i64, ub: &str| {
+        if b == 0 {
+            format!("{a}{ua}")
+        } else {
+            format!("{a}{ua}{b}{ub}")
+        }
+    };
+    if s < 120 {
+        format!("{s}s")
+    } else if m < 10 {
+        with(m, "m", s % 60, "s")
+    } else if m < 180 {
+        format!("{m}m")
+    } else if h < 8 {
+        with(h, "h", m % 60, "m")
+    } else if h < 48 {
+        format!("{h}h")
+    } else if h < 24 * 8 {
+        with(d, "d", h % 24, "h")
+    } else if h < 24 * 365 * 2 {
+        format!("{d}d")
+    } else if d < 365 * 8 {
+        with(d / 365, "y", d % 365, "d")
+    } else {
+        format!("{}y", d / 365)
+    }
+}
+
+fn age(o: &Value) -> String {
+    let created = o["metadata"]["creationTimestamp"]
+        .as_str()
+        .and_then(|t| t.parse::<k8s_openapi::jiff::Timestamp>().ok());
+    match created {
+        Some(t) => human_duration(k8s_openapi::jiff::Timestamp::now().as_second() - t.as_second()),
+        None => "<unknown>".into(),
+    }
+}
+
+fn or_none(v: &Value) -> Value {
+    match v.as_str() {
+        Some(s) if !s.is_empty() => json!(s),
+        _ => json!("<none>"),
+    }
+}
+
+type Cells = Box<dyn Fn(&Value) -> Vec<Value>>;
+
+fn pod_cells(o: &Value) -> Vec<Value> {
+    let statuses = o["status"]["containerStatuses"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let total = o["spec"]["containers"].as_array().map_or(0, Vec::len);
+    let ready = statuses
+        .iter()
+        .filter(|c| c["ready"] == json!(true))
+        .count();
+    let restarts: i64 = statuses
+        .iter()
+        .filter_map(|c| c["restartCount"].as_i64())
+        .sum();
+    let status = o["status"]["reason"]
+        .as_str()
+        .or(o["status"]["phase"].as_str())
+        .unwrap_or("Unknown");
+    vec![
+        o["metadata"]["name"].clone(),
+        json!(format!("{ready}/{total}")),
+        json!(status),
+        json!(restarts.to_string()),
+        json!(age(o)),
+        or_none(&o["status"]["podIP"]),
+        or_none(&o["spec"]["nodeName"]),
+        json!("<none>"),
+        json!("<none>"),
+    ]
+}
+
+fn node_cells(o: &Value) -> Vec<Value> {
+    let ready = o["status"]["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"))
+        .is_some_and(|c| c["status"] == "True");
+    let mut roles: Vec<String> = o["metadata"]["labels"]
+        .as_object()
+        .map(|l| {
+            l.keys()
+                .filter_map(|k| k.strip_prefix("node-role.kubernetes.io/"))
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    roles.sort();
+    let addr = |t: &str| {
+        o["status"]["addresses"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["type"] == t))
+            .map_or(json!("<none>"), |x| x["address"].clone())
+    };
+    let info = &o["status"]["nodeInfo"];
+    vec![
+        o["metadata"]["name"].clone(),
+        json!(if ready { "Ready" } else { "NotReady" }),
+        json!(if roles.is_empty() {
+            "<none>".to_string()
+        } else {
+            roles.join(",")
+        }),
+        json!(age(o)),
+        or_none(&info["kubeletVersion"]),
+        addr("InternalIP"),
+        addr("ExternalIP"),
+        or_none(&info["osImage"]),
+        or_none(&info["kernelVersion"]),
+        or_none(&info["containerRuntimeVersion"]),
+    ]
+}
+
+fn table(resource: &str, objects: &[Value]) -> Value {
+    let col = |name: &str, format: &str, priority: u8| json!({"name": name, "type": "string", "format": format, "description": "", "priority": priority});
+    let (columns, cells): (Vec<Value>, Cells) = match resource {
+        "pods" => (
+            vec![
+                col("Name", "name", 0),
+                col("Ready", "", 0),
+                col("Status", "", 0),
+                col("Restarts", "", 0),
+                col("Age", "", 0),
+                col("IP", "", 1),
+                col("Node", "", 1),
+                col("Nominated Node", "", 1),
+                col("Readiness Gates", "", 1),
+            ],
+            Box::new(pod_cells),
+        ),
+        "nodes" => (
+            vec![
+                col("Name", "name", 0),
+                col("Status", "", 0),
+                col("Roles", "", 0),
+                col("Age", "", 0),
+                col("Version", "", 0),
+                col("Internal-IP", "", 1),
+                col("External-IP", "", 1),
+                col("OS-Image", "", 1),
+                col("Kernel-Version", "", 1),
+                col("Container-Runtime", "", 1),
+            ],
+            Box::new(node_cells),
+        ),
+        _ => (
+            vec![col("Name", "name", 0), col("Age", "", 0)],
+            Box::new(|o: &Value| vec![o["metadata"]["name"].clone(), json!(age(o))]),
+        ),
+    };
+    let rows: Vec<Value> = objects
+        .iter()
+        .map(|o| {
+            json!({
+                "cells": cells(o),
+                "object": {
+                    "kind": "PartialObjectMetadata",
+                    "apiVersion": "meta.k8s.io/v1",
+                    "metadata": o["metadata"],
+                }
+            })
+        })
+        .collect();
+    json!({
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {"resourceVersion": "12345"},
+        "columnDefinitions": columns,
+        "rows": rows,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
 // Selectors
 
 #[derive(Debug)]
@@ -868,43 +1068,47 @@ fn is_websocket(req: &Request<Incoming>) -> bool {
     has(UPGRADE, "websocket") && has(CONNECTION, "upgrade")
 }
 
-/// Answers the upgrade with the first of `supported` that the client offered (the apiserver
-/// picks in its own order), and hands the WebSocket to `session` once hyper has upgraded.
-fn upgrade<F, Fut>(mut req: Request<Incoming>, supported: &[&str], session: F) -> Resp
-where
-    F: FnOnce(WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>, String) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    if !is_websocket(&req) {
-        // SPDY/3.1 upgrades (kubectl's fallback) are not implemented.
-        return status_response(
+/// The first of `supported` that the client offered (the apiserver picks in its own order);
+/// "" when the client offered none. SPDY, plain or tunnelled in a WebSocket
+/// (`SPDY/3.1+portforward.k8s.io`, what kubectl port-forward speaks), is not implemented.
+fn negotiate(req: &Request<Incoming>, supported: &[&str]) -> Result<String, Box<Resp>> {
+    if !is_websocket(req) {
+        return Err(Box::new(status_response(
             400,
             "BadRequest",
             "Upgrade request required: this fake API server speaks WebSockets only, not SPDY",
             None,
-        );
+        )));
     }
+    let offered = offered_protocols(req);
+    if offered.is_empty() {
+        return Ok(String::new());
+    }
+    supported
+        .iter()
+        .find(|s| offered.iter().any(|o| o == *s))
+        .map(|s| s.to_string())
+        .ok_or_else(|| {
+            Box::new(status_response(
+                400,
+                "BadRequest",
+                &format!(
+                    "requested protocol(s) are not supported: {offered:?}; supports {supported:?} (this fake API server does not tunnel SPDY)"
+                ),
+                None,
+            ))
+        })
+}
+
+/// Answers the upgrade with protocol `proto` and hands the WebSocket to `session` once hyper
+/// has upgraded the connection.
+fn upgrade<F, Fut>(mut req: Request<Incoming>, proto: String, session: F) -> Resp
+where
+    F: FnOnce(WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>, String) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let Some(key) = req.headers().get(SEC_WEBSOCKET_KEY).cloned() else {
         return status_response(400, "BadRequest", "missing Sec-WebSocket-Key", None);
-    };
-    let offered = offered_protocols(&req);
-    let chosen = if offered.is_empty() {
-        Some(String::new())
-    } else {
-        supported
-            .iter()
-            .find(|s| offered.iter().any(|o| o == *s))
-            .map(|s| s.to_string())
-    };
-    let Some(proto) = chosen else {
-        return status_response(
-            400,
-            "BadRequest",
-            &format!(
-                "requested protocol(s) are not supported: {offered:?}; supports {supported:?}"
-            ),
-            None,
-        );
     };
     let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
     let on_upgrade = hyper::upgrade::on(&mut req);
@@ -970,6 +1174,10 @@ fn port_forward(
     name: String,
     query: Vec<(String, String)>,
 ) -> Resp {
+    let proto = match negotiate(&req, &["v4.channel.k8s.io", "channel.k8s.io"]) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
     let mut ports = Vec::new();
     for (k, v) in &query {
         if k == "ports" || k == "port" {
@@ -1000,19 +1208,15 @@ fn port_forward(
         .map(|(_, ip)| ip.clone());
     let broken = state.cfg.broken_port_forward.contains(&key);
     let st = state.clone();
-    upgrade(
-        req,
-        &["v4.channel.k8s.io", "channel.k8s.io"],
-        move |ws, _proto| async move {
-            *st.stats
-                .lock()
-                .expect("stats")
-                .port_forward_sessions
-                .entry(key)
-                .or_default() += 1;
-            port_forward_session(ws, ports, ip, broken, ns, name).await;
-        },
-    )
+    upgrade(req, proto, move |ws, _proto| async move {
+        *st.stats
+            .lock()
+            .expect("stats")
+            .port_forward_sessions
+            .entry(key)
+            .or_default() += 1;
+        port_forward_session(ws, ports, ip, broken, ns, name).await;
+    })
 }
 
 async fn port_forward_session(
@@ -1095,9 +1299,16 @@ async fn port_forward_session(
         close_ws(&mut ws).await;
         return;
     }
+    // Like containerd, once the pod side is done the other direction gets a second to finish
+    // before the stream (and, with no port left, the WebSocket) closes.
+    let mut grace: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
-            m = rx.recv() => match m {
+            _ = tokio::time::sleep_until(grace.unwrap_or_else(tokio::time::Instant::now)), if grace.is_some() => {
+                close_ws(&mut ws).await;
+                break;
+            }
+            m = rx.recv(), if grace.is_none() => match m {
                 Some(FromPod::Data(i, data)) => {
                     let mut frame = Vec::with_capacity(data.len() + 1);
                     frame.push(2 * i as u8);
@@ -1109,8 +1320,7 @@ async fn port_forward_session(
                 Some(FromPod::Done(_)) => {
                     live -= 1;
                     if live == 0 {
-                        close_ws(&mut ws).await;
-                        break;
+                        grace = Some(tokio::time::Instant::now() + Duration::from_secs(1));
                     }
                 }
                 None => break,
@@ -1184,6 +1394,10 @@ fn exec(
             None,
         );
     }
+    let proto = match negotiate(&req, &["v5.channel.k8s.io", "v4.channel.k8s.io"]) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
     if argv.is_empty() {
         return status_response(
             400,
@@ -1209,14 +1423,10 @@ fn exec(
         stderr: query_bool(&query, "stderr"),
     };
     let st = state.clone();
-    upgrade(
-        req,
-        &["v5.channel.k8s.io", "v4.channel.k8s.io"],
-        move |ws, proto| async move {
-            st.stats.lock().expect("stats").exec_calls += 1;
-            exec_session(ws, proto, argv, opts).await;
-        },
-    )
+    upgrade(req, proto, move |ws, proto| async move {
+        st.stats.lock().expect("stats").exec_calls += 1;
+        exec_session(ws, proto, argv, opts).await;
+    })
 }
 
 #[derive(Clone, Copy)]
@@ -1502,7 +1712,17 @@ pub fn node(name: &str, ip: &str) -> Node {
         "spec": {"taints": [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]},
         "status": {
             "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
-            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "lastTransitionTime": CREATED}]
+            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "lastTransitionTime": CREATED}],
+            "nodeInfo": {
+                "kubeletVersion": KUBE_VERSION,
+                "kubeProxyVersion": KUBE_VERSION,
+                "osImage": "Debian GNU/Linux 12 (bookworm)",
+                "kernelVersion": "6.1.0-28-amd64",
+                "containerRuntimeVersion": "containerd://1.7.24",
+                "operatingSystem": "linux",
+                "architecture": "amd64",
+                "machineID": "", "systemUUID": "", "bootID": ""
+            }
         }
     }))
     .expect("node")
