@@ -55,7 +55,10 @@ fn main() {
         let (api, kubeconfig) = fake_api(&lab);
         report.push(measure(&port_forward_case(&lab, &kubeconfig)));
         let s = api.stats();
-        println!("port-forward sessions per member over the whole case: {:?}", s.port_forward_sessions);
+        println!(
+            "port-forward sessions per member over the whole case: {:?}",
+            s.port_forward_sessions
+        );
     }
     let size = std::fs::metadata(PLUGIN).map(|m| m.len()).unwrap_or(0);
     println!("\n{}", report.join("\n"));
@@ -98,10 +101,17 @@ fn case(lab: &Lab, name: &str, extra: &[&str], runs: usize) -> Case {
 
 /// `status` through port-forwards against the direct route, on the same members.
 fn port_forward_case(lab: &Lab, kubeconfig: &std::path::Path) -> Case {
-    let mut ours = vec![PLUGIN.to_string(), format!("--kubeconfig={}", kubeconfig.display()), "--via=port-forward".into()];
+    let mut ours = vec![
+        PLUGIN.to_string(),
+        format!("--kubeconfig={}", kubeconfig.display()),
+        "--via=port-forward".into(),
+    ];
     ours.extend(lab.tls_flags());
     ours.extend(["status".to_string(), "-w".into(), "table".into()]);
-    let mut theirs = vec![PLUGIN.to_string(), format!("--endpoints={}", lab.endpoints())];
+    let mut theirs = vec![
+        PLUGIN.to_string(),
+        format!("--endpoints={}", lab.endpoints()),
+    ];
     theirs.extend(lab.tls_flags());
     theirs.extend(["status".to_string(), "-w".into(), "table".into()]);
     Case {
@@ -121,8 +131,18 @@ fn fake_api(lab: &Lab) -> (common::fakeapi::FakeApi, std::path::PathBuf) {
         ..Default::default()
     };
     for (i, m) in lab.members.iter().enumerate() {
-        let pod = mirror_pod(&rewrite_addresses(manifest, &m.ip), &format!("cp-{}", i + 1), &m.ip);
-        cfg.pod_ips.push((("kube-system".into(), pod.metadata.name.clone().unwrap_or_default()), m.ip.clone()));
+        let pod = mirror_pod(
+            &rewrite_addresses(manifest, &m.ip),
+            &format!("cp-{}", i + 1),
+            &m.ip,
+        );
+        cfg.pod_ips.push((
+            (
+                "kube-system".into(),
+                pod.metadata.name.clone().unwrap_or_default(),
+            ),
+            m.ip.clone(),
+        ));
         cfg.pods.push(pod);
         cfg.nodes.push(node(&format!("cp-{}", i + 1), &m.ip));
     }

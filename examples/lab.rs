@@ -12,7 +12,10 @@ use common::fakeapi::{FakeApi, FakeApiConfig, mirror_pod, node, rewrite_addresse
 use std::io::BufRead;
 
 fn main() {
-    let members = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(3);
+    let members = std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3);
     eprintln!("starting {members} etcd members…");
     let lab = Lab::start(members);
     let manifest = include_str!("../tests/fixtures/distros/kubeadm-etcd-pod.yaml");
@@ -23,15 +26,27 @@ fn main() {
     for (i, m) in lab.members.iter().enumerate() {
         let node_name = format!("cp-{}", i + 1);
         let pod = mirror_pod(&rewrite_addresses(manifest, &m.ip), &node_name, &m.ip);
-        let key = ("kube-system".to_string(), pod.metadata.name.clone().unwrap_or_default());
+        let key = (
+            "kube-system".to_string(),
+            pod.metadata.name.clone().unwrap_or_default(),
+        );
         let p = &lab.pki;
         cfg.pod_ips.push((key.clone(), m.ip.clone()));
         cfg.exec_rewrites.push((
             key,
             vec![
-                ("/etc/kubernetes/pki/etcd/ca.crt".into(), p.ca.display().to_string()),
-                ("/etc/kubernetes/pki/etcd/healthcheck-client.crt".into(), p.client_cert.display().to_string()),
-                ("/etc/kubernetes/pki/etcd/healthcheck-client.key".into(), p.client_key.display().to_string()),
+                (
+                    "/etc/kubernetes/pki/etcd/ca.crt".into(),
+                    p.ca.display().to_string(),
+                ),
+                (
+                    "/etc/kubernetes/pki/etcd/healthcheck-client.crt".into(),
+                    p.client_cert.display().to_string(),
+                ),
+                (
+                    "/etc/kubernetes/pki/etcd/healthcheck-client.key".into(),
+                    p.client_key.display().to_string(),
+                ),
                 ("127.0.0.1".into(), m.ip.clone()),
             ],
         ));
@@ -48,7 +63,11 @@ fn main() {
     println!("No credentials (runs etcdctl in the etcd pods):");
     println!("  KUBECONFIG={} {bin} status", kubeconfig.display());
     println!("With client certificates (direct, or --via port-forward):");
-    println!("  KUBECONFIG={} {bin} {} status", kubeconfig.display(), lab.tls_flags().join(" "));
+    println!(
+        "  KUBECONFIG={} {bin} {} status",
+        kubeconfig.display(),
+        lab.tls_flags().join(" ")
+    );
     println!("  KUBECONFIG={} {bin} endpoints", kubeconfig.display());
     println!();
     println!("Press Enter to stop.");

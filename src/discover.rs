@@ -557,7 +557,8 @@ mod tests {
     }
 
     const KUBEADM: &str = include_str!("../tests/fixtures/distros/kubeadm-etcd-pod.yaml");
-    const APISERVER: &str = include_str!("../tests/fixtures/distros/kubeadm-kube-apiserver-pod.yaml");
+    const APISERVER: &str =
+        include_str!("../tests/fixtures/distros/kubeadm-kube-apiserver-pod.yaml");
     const RKE2: &str = include_str!("../tests/fixtures/distros/rke2-etcd-pod.yaml");
     const OPENSHIFT: &str = include_str!("../tests/fixtures/distros/openshift-etcd-pod.json");
 

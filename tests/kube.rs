@@ -5,8 +5,8 @@
 mod common;
 use common::fakeapi::{FakeApi, FakeApiConfig, mirror_pod, node, rewrite_addresses};
 use common::{Lab, assert_clean_stderr, bare_plugin, run};
-use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret};
 use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,8 +14,12 @@ use std::process::Command;
 const TOKEN: &str = "admin-token";
 
 fn fixture(name: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/distros").join(name))
-        .expect("fixture")
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/distros")
+            .join(name),
+    )
+    .expect("fixture")
 }
 
 /// A lab cluster behind a fake API server.
@@ -53,9 +57,18 @@ impl Kube {
 fn kubeadm_rewrites(lab: &Lab, ip: &str) -> Vec<(String, String)> {
     let p = &lab.pki;
     vec![
-        ("/etc/kubernetes/pki/etcd/ca.crt".into(), p.ca.display().to_string()),
-        ("/etc/kubernetes/pki/etcd/healthcheck-client.crt".into(), p.client_cert.display().to_string()),
-        ("/etc/kubernetes/pki/etcd/healthcheck-client.key".into(), p.client_key.display().to_string()),
+        (
+            "/etc/kubernetes/pki/etcd/ca.crt".into(),
+            p.ca.display().to_string(),
+        ),
+        (
+            "/etc/kubernetes/pki/etcd/healthcheck-client.crt".into(),
+            p.client_cert.display().to_string(),
+        ),
+        (
+            "/etc/kubernetes/pki/etcd/healthcheck-client.key".into(),
+            p.client_key.display().to_string(),
+        ),
         ("127.0.0.1".into(), ip.to_string()),
     ]
 }
@@ -82,8 +95,14 @@ fn start(lab: Lab, layout: &str, tweak: impl FnOnce(&Lab, &mut FakeApiConfig)) -
             let dir = "/var/lib/rancher/rke2/server/tls/etcd/";
             rewrites = vec![
                 (format!("{dir}server-ca.crt"), p.ca.display().to_string()),
-                (format!("{dir}server-client.crt"), p.client_cert.display().to_string()),
-                (format!("{dir}server-client.key"), p.client_key.display().to_string()),
+                (
+                    format!("{dir}server-client.crt"),
+                    p.client_cert.display().to_string(),
+                ),
+                (
+                    format!("{dir}server-client.key"),
+                    p.client_key.display().to_string(),
+                ),
                 ("127.0.0.1".into(), m.ip.clone()),
             ];
         }
@@ -96,7 +115,12 @@ fn start(lab: Lab, layout: &str, tweak: impl FnOnce(&Lab, &mut FakeApiConfig)) -
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
     api.write_kubeconfig(&kubeconfig, "lab", TOKEN);
-    Kube { lab, api, dir, kubeconfig }
+    Kube {
+        lab,
+        api,
+        dir,
+        kubeconfig,
+    }
 }
 
 /// Compares against the direct reference, retrying while raft numbers move between runs.
@@ -110,7 +134,9 @@ fn assert_same_as_direct(k: &Kube, mut ours: impl FnMut() -> Command, args: &[&s
             assert_eq!(c1, 0, "{e1}");
             return;
         }
-        last = Some(format!("--- via kubeconfig (exit {c1}) ---\n{o1}{e1}--- --endpoints (exit {c2}) ---\n{o2}{e2}"));
+        last = Some(format!(
+            "--- via kubeconfig (exit {c1}) ---\n{o1}{e1}--- --endpoints (exit {c2}) ---\n{o2}{e2}"
+        ));
     }
     panic!("{args:?} differs:\n{}", last.unwrap());
 }
@@ -125,20 +151,47 @@ fn normalize_took(s: &str) -> String {
 #[test]
 fn kubeadm_every_route_prints_what_the_direct_route_prints() {
     let k = start(Lab::start(3), "kubeadm", |_, _| {});
-    for args in [["status", "-w", "table"], ["status", "-w", "json"], ["members", "-w", "table"], ["hashkv", "-w", "simple"]] {
+    for args in [
+        ["status", "-w", "table"],
+        ["status", "-w", "json"],
+        ["members", "-w", "table"],
+        ["hashkv", "-w", "simple"],
+    ] {
         assert_same_as_direct(&k, || k.with_certs(), &args);
-        assert_same_as_direct(&k, || { let mut c = k.with_certs(); c.arg("--via=port-forward"); c }, &args);
-        assert_same_as_direct(&k, || { let mut c = k.plugin(); c.arg("--via=exec"); c }, &args);
+        assert_same_as_direct(
+            &k,
+            || {
+                let mut c = k.with_certs();
+                c.arg("--via=port-forward");
+                c
+            },
+            &args,
+        );
+        assert_same_as_direct(
+            &k,
+            || {
+                let mut c = k.plugin();
+                c.arg("--via=exec");
+                c
+            },
+            &args,
+        );
     }
     // The ENDPOINT column is the advertised URL, whatever the route.
-    let (out, err, code, _) = run(k.with_certs().args(["--via=port-forward", "status", "-w", "simple"]));
+    let (out, err, code, _) =
+        run(k
+            .with_certs()
+            .args(["--via=port-forward", "status", "-w", "simple"]));
     assert_eq!(code, 0, "{err}");
     for m in &k.lab.members {
         assert!(out.contains(&format!("{}, ", m.client_url())), "{out}");
     }
     // One WebSocket per member connection.
     let stats = k.api.stats();
-    assert!(stats.port_forwards("kube-system", "etcd-cp-1") >= 1, "{stats:?}");
+    assert!(
+        stats.port_forwards("kube-system", "etcd-cp-1") >= 1,
+        "{stats:?}"
+    );
     // Health: same lines but for the timings.
     let (o1, e1, c1, _) = run(k.plugin().args(["--via=exec", "health", "-w", "simple"]));
     let (_o2, e2, c2) = k.direct(&["health", "-w", "simple", "--etcdctl-compat=3.4"]);
@@ -152,11 +205,16 @@ fn with_no_credentials_auto_takes_exec_and_says_why() {
     let k = start(Lab::start(1), "kubeadm", |_, _| {});
     let (out, err, code, _) = run(k.plugin().args(["endpoints", "-w", "simple"]));
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("members found by etcd pods in kube-system (component=etcd)"), "{err}");
+    assert!(
+        err.contains("members found by etcd pods in kube-system (component=etcd)"),
+        "{err}"
+    );
     let ip = &k.lab.members[0].ip;
     assert_eq!(
         out.trim(),
-        format!("kube-system/etcd-cp-1, cp-1, https://{ip}:2379, exec, none, direct, port-forward: no client credentials")
+        format!(
+            "kube-system/etcd-cp-1, cp-1, https://{ip}:2379, exec, none, direct, port-forward: no client credentials"
+        )
     );
     assert_same_as_direct(&k, || k.plugin(), &["status", "-w", "table"]);
 }
@@ -174,14 +232,38 @@ fn auto_with_credentials_goes_direct_when_the_node_answers() {
 #[test]
 fn rke2_and_apiserver_only_layouts() {
     let k = start(Lab::start(1), "rke2", |_, _| {});
-    assert_same_as_direct(&k, || { let mut c = k.plugin(); c.arg("--via=exec"); c }, &["status", "-w", "table"]);
-    assert_same_as_direct(&k, || { let mut c = k.with_certs(); c.arg("--via=port-forward"); c }, &["status", "-w", "table"]);
+    assert_same_as_direct(
+        &k,
+        || {
+            let mut c = k.plugin();
+            c.arg("--via=exec");
+            c
+        },
+        &["status", "-w", "table"],
+    );
+    assert_same_as_direct(
+        &k,
+        || {
+            let mut c = k.with_certs();
+            c.arg("--via=port-forward");
+            c
+        },
+        &["status", "-w", "table"],
+    );
 
     // Kubespray host mode: no etcd pods, only kube-apiserver's --etcd-servers=https://127.0.0.1:2379.
     let k = start(Lab::start(1), "apiserver", |_, _| {});
     assert_same_as_direct(&k, || k.with_certs(), &["status", "-w", "json"]);
     // The forward goes through the kube-apiserver pod into its node.
-    assert_same_as_direct(&k, || { let mut c = k.with_certs(); c.arg("--via=port-forward"); c }, &["members", "-w", "simple"]);
+    assert_same_as_direct(
+        &k,
+        || {
+            let mut c = k.with_certs();
+            c.arg("--via=port-forward");
+            c
+        },
+        &["members", "-w", "simple"],
+    );
     let (_, err, code, _) = run(k.with_certs().args(["endpoints"]));
     assert_eq!(code, 0);
     assert!(err.contains("kube-apiserver --etcd-servers"), "{err}");
@@ -203,18 +285,29 @@ fn secret(ns: &str, name: &str, data: &[(&str, &Path)]) -> Secret {
 fn credentials_from_secrets_minting_and_memory() {
     let k = start(Lab::start(1), "kubeadm", |lab, cfg| {
         let p = &lab.pki;
-        cfg.secrets.push(secret("monitoring", "etcd-client-cert", &[
-            ("etcd-ca", &p.ca),
-            ("etcd-client", &p.client_cert),
-            ("etcd-client-key", &p.client_key),
-        ]));
-        cfg.secrets.push(secret("default", "lab-etcd", &[("tls.crt", &p.ca), ("tls.key", &p.ca_key)]));
+        cfg.secrets.push(secret(
+            "monitoring",
+            "etcd-client-cert",
+            &[
+                ("etcd-ca", &p.ca),
+                ("etcd-client", &p.client_cert),
+                ("etcd-client-key", &p.client_key),
+            ],
+        ));
+        cfg.secrets.push(secret(
+            "default",
+            "lab-etcd",
+            &[("tls.crt", &p.ca), ("tls.key", &p.ca_key)],
+        ));
     });
     let endpoints_of = |c: &mut Command| {
         let (out, err, code, _) = run(c.args(["endpoints", "-w", "json"]));
         assert_eq!(code, 0, "{err}");
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        (v[0]["route"].as_str().unwrap().to_string(), v[0]["credentials"].as_str().unwrap().to_string())
+        (
+            v[0]["route"].as_str().unwrap().to_string(),
+            v[0]["credentials"].as_str().unwrap().to_string(),
+        )
     };
     assert_eq!(
         endpoints_of(k.plugin().arg("--cert-secret=monitoring/etcd-client-cert")),
@@ -223,14 +316,31 @@ fn credentials_from_secrets_minting_and_memory() {
     // Remembered for the context: the second run needs no flag.
     assert_eq!(
         endpoints_of(&mut k.plugin()),
-        ("direct".into(), "secret monitoring/etcd-client-cert (remembered for context lab)".into())
+        (
+            "direct".into(),
+            "secret monitoring/etcd-client-cert (remembered for context lab)".into()
+        )
     );
     let saved = std::fs::read_to_string(k.dir.path().join("contexts.yaml")).unwrap();
-    assert!(saved.contains("certSecret: monitoring/etcd-client-cert") && !saved.contains("PRIVATE"), "{saved}");
+    assert!(
+        saved.contains("certSecret: monitoring/etcd-client-cert") && !saved.contains("PRIVATE"),
+        "{saved}"
+    );
     // Cluster API: a client certificate minted from the CA secret.
     let (route, creds) = endpoints_of(k.plugin().arg("--ca-secret=default/lab-etcd"));
-    assert_eq!((route.as_str(), creds.as_str()), ("direct", "minted from CA secret default/lab-etcd"));
-    assert_same_as_direct(&k, || { let mut c = k.plugin(); c.arg("--ca-secret=default/lab-etcd"); c }, &["status", "-w", "table"]);
+    assert_eq!(
+        (route.as_str(), creds.as_str()),
+        ("direct", "minted from CA secret default/lab-etcd")
+    );
+    assert_same_as_direct(
+        &k,
+        || {
+            let mut c = k.plugin();
+            c.arg("--ca-secret=default/lab-etcd");
+            c
+        },
+        &["status", "-w", "table"],
+    );
 }
 
 #[test]
@@ -243,14 +353,22 @@ fn openshift_credentials_are_found_by_themselves() {
         cfg.pod_ips.clear();
         let pod: Pod = mirror_pod(&manifest, "master-0", &ip);
         let name = pod.metadata.name.clone().unwrap();
-        cfg.pod_ips.push((("openshift-etcd".into(), name), ip.clone()));
+        cfg.pod_ips
+            .push((("openshift-etcd".into(), name), ip.clone()));
         cfg.pods.push(pod);
         let p = &lab.pki;
-        cfg.secrets.push(secret("openshift-etcd", "etcd-client", &[("tls.crt", &p.client_cert), ("tls.key", &p.client_key)]));
+        cfg.secrets.push(secret(
+            "openshift-etcd",
+            "etcd-client",
+            &[("tls.crt", &p.client_cert), ("tls.key", &p.client_key)],
+        ));
         let mut cm = ConfigMap::default();
         cm.metadata.namespace = Some("openshift-etcd".into());
         cm.metadata.name = Some("etcd-ca-bundle".into());
-        cm.data = Some(BTreeMap::from([("ca-bundle.crt".to_string(), std::fs::read_to_string(&p.ca).unwrap())]));
+        cm.data = Some(BTreeMap::from([(
+            "ca-bundle.crt".to_string(),
+            std::fs::read_to_string(&p.ca).unwrap(),
+        )]));
         cfg.configmaps.push(cm);
     });
     let (out, err, code, _) = run(k.plugin().args(["endpoints", "-w", "json"]));
@@ -265,10 +383,21 @@ fn api_errors_get_one_line_and_their_own_exit_code() {
         cfg.tokens.push(("alice-token".into(), "alice".into()));
         cfg.tokens.push(("bob-token".into(), "bob".into()));
         for ns in ["kube-system", "openshift-etcd", "openshift-kube-apiserver"] {
-            cfg.deny.push(("alice".into(), "list".into(), "pods".into(), ns.into()));
+            cfg.deny
+                .push(("alice".into(), "list".into(), "pods".into(), ns.into()));
         }
-        cfg.deny.push(("bob".into(), "create".into(), "pods/portforward".into(), "kube-system".into()));
-        cfg.deny.push(("bob".into(), "create".into(), "pods/exec".into(), "kube-system".into()));
+        cfg.deny.push((
+            "bob".into(),
+            "create".into(),
+            "pods/portforward".into(),
+            "kube-system".into(),
+        ));
+        cfg.deny.push((
+            "bob".into(),
+            "create".into(),
+            "pods/exec".into(),
+            "kube-system".into(),
+        ));
     });
     let one_line = |args: &[&str], kubeconfig_token: Option<&str>| {
         let mut c = k.plugin();
@@ -282,11 +411,29 @@ fn api_errors_get_one_line_and_their_own_exit_code() {
     let (_, err, code) = one_line(&["status"], Some("alice-token"));
     assert_eq!(code, 8, "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("cannot list resource \"pods\"") && err.contains("(needs RBAC: list pods in kube-system)"), "{err}");
+    assert!(
+        err.contains("cannot list resource \"pods\"")
+            && err.contains("(needs RBAC: list pods in kube-system)"),
+        "{err}"
+    );
 
-    let (out, err, code) = one_line(&["--via=port-forward", &k.lab.tls_flags()[0], &k.lab.tls_flags()[1], &k.lab.tls_flags()[2], "status", "-w", "simple"], Some("bob-token"));
+    let (out, err, code) = one_line(
+        &[
+            "--via=port-forward",
+            &k.lab.tls_flags()[0],
+            &k.lab.tls_flags()[1],
+            &k.lab.tls_flags()[2],
+            "status",
+            "-w",
+            "simple",
+        ],
+        Some("bob-token"),
+    );
     assert_eq!(code, 1);
-    assert!(err.contains("forbidden") && err.contains("pods/portforward"), "{err}");
+    assert!(
+        err.contains("forbidden") && err.contains("pods/portforward"),
+        "{err}"
+    );
     assert!(out.contains("forbidden"), "{out}");
 
     let (_, err, code) = one_line(&["--via=exec", "status", "-w", "simple"], Some("bob-token"));
@@ -299,23 +446,39 @@ fn api_errors_get_one_line_and_their_own_exit_code() {
 
     let (_, err, code) = one_line(&["--context=nope", "status"], None);
     assert_eq!((code, err.lines().count()), (3, 1), "{err}");
-    assert!(err.contains("context \"nope\" not found in the kubeconfig (known: lab)"), "{err}");
+    assert!(
+        err.contains("context \"nope\" not found in the kubeconfig (known: lab)"),
+        "{err}"
+    );
 
     let (_, err, code) = one_line(&["--server=https://127.0.0.1:1", "status"], None);
     assert_eq!((code, err.lines().count()), (6, 1), "{err}");
-    assert!(err.contains("cannot reach the Kubernetes API server at https://127.0.0.1:1"), "{err}");
+    assert!(
+        err.contains("cannot reach the Kubernetes API server at https://127.0.0.1:1"),
+        "{err}"
+    );
 }
 
 #[test]
 fn one_broken_port_forward_fails_one_row() {
     let k = start(Lab::start(3), "kubeadm", |_, cfg| {
-        cfg.broken_port_forward.push(("kube-system".into(), "etcd-cp-2".into()));
+        cfg.broken_port_forward
+            .push(("kube-system".into(), "etcd-cp-2".into()));
     });
-    let (out, err, code, _) = run(k.with_certs().args(["--via=port-forward", "--dial-timeout=2s", "status", "-w", "simple"]));
+    let (out, err, code, _) = run(k.with_certs().args([
+        "--via=port-forward",
+        "--dial-timeout=2s",
+        "status",
+        "-w",
+        "simple",
+    ]));
     assert_eq!(code, 1);
     let bad = k.lab.members[1].client_url();
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with(&format!("Failed to get the status of endpoint {bad} (")), "{err}");
+    assert!(
+        err.starts_with(&format!("Failed to get the status of endpoint {bad} (")),
+        "{err}"
+    );
     assert_eq!(out.lines().count(), 3, "{out}");
 }
 
@@ -332,7 +495,10 @@ fn kubeconfig_files_contexts_and_exec_plugins() {
         for (key, v) in envs {
             c.env(key, v);
         }
-        let (o, e, code, _) = run(c.args(k.lab.tls_flags()).args(args).args(["status", "-w", "simple"]));
+        let (o, e, code, _) = run(c
+            .args(k.lab.tls_flags())
+            .args(args)
+            .args(["status", "-w", "simple"]));
         (o, e, code)
     };
     let both = format!("{}:{}", k.kubeconfig.display(), other.display());
@@ -364,5 +530,10 @@ fn kubeconfig_files_contexts_and_exec_plugins() {
     );
     std::fs::write(&execcfg, format!("{}{exec_user}", &text[..user_start])).unwrap();
     let (_, e, code) = status_with(&[("KUBECONFIG", execcfg.display().to_string())], &[]);
-    assert_eq!(code, 0, "exec credential plugin: {e}\n{}", std::fs::read_to_string(&execcfg).unwrap());
+    assert_eq!(
+        code,
+        0,
+        "exec credential plugin: {e}\n{}",
+        std::fs::read_to_string(&execcfg).unwrap()
+    );
 }
