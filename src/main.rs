@@ -1,5 +1,6 @@
 //! kubectl-etcd: etcdctl's member views for a Kubernetes cluster's etcd, as a kubectl plugin.
 
+mod analysis;
 mod apiserver;
 mod cli;
 mod commands;

@@ -1,0 +1,98 @@
+//! What the numbers mean: samples of every member over time, and the findings drawn from them
+//! (lag, elections, quorum, skew, sizes, alarms, diverged data), each with severity, evidence
+//! and a hint. Pure functions over plain values, so every finding is unit-tested on
+//! constructed samples; `commands/compare.rs` and `commands/doctor.rs` collect and print.
+
+pub mod findings;
+
+use crate::etcd::{Alarm, Status};
+use std::time::Duration;
+
+/// One member at one moment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MemberSample {
+    /// The advertised client URL (the ENDPOINT column).
+    pub endpoint: String,
+    /// The member's answer, or why it gave none.
+    pub status: Result<Status, String>,
+    /// Member IDs in this member's own member list, sorted; None when it was not asked or
+    /// did not answer.
+    pub member_ids: Option<Vec<u64>>,
+    /// Learner member IDs in this member's member list.
+    pub learner_ids: Vec<u64>,
+    /// Active alarms as this member reports them (cluster-wide in etcd).
+    pub alarms: Vec<Alarm>,
+    /// HashKV at the common revision: (revision, hash). None when not asked or no answer.
+    pub hash: Option<(i64, u32)>,
+    /// How long the timed health read took, when it succeeded.
+    pub health_took: Option<Duration>,
+    /// `--quota-backend-bytes` from the pod's flags, when discovery saw it.
+    pub quota_from_flags: Option<i64>,
+}
+
+/// Every member at one moment, in a stable member order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Sample {
+    /// Time since the first sample.
+    pub at: Duration,
+    pub members: Vec<MemberSample>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Ok,
+    Warning,
+    Critical,
+}
+
+/// One conclusion, with the numbers that support it and what to do.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Finding {
+    pub severity: Severity,
+    /// Short, stable identifier (`lagging-member`, `no-leader`, …) for scripts.
+    pub code: &'static str,
+    pub title: String,
+    pub evidence: String,
+    pub hint: String,
+    /// Endpoints concerned (empty: the whole cluster).
+    pub members: Vec<String>,
+}
+
+/// Thresholds, all settable by flags (see README).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Thresholds {
+    /// Raft entries behind the leader before a member counts as lagging.
+    pub lag_entries: u64,
+    /// Applied index behind raft index before a member counts as slow to apply.
+    pub apply_lag_entries: u64,
+    /// Leader changes during sampling before it counts as frequent.
+    pub leader_changes: u32,
+    /// DB size spread between members (largest / smallest) before it is reported.
+    pub db_size_spread: f64,
+    /// In-use share of the DB below which defragmentation is suggested.
+    pub defrag_in_use: f64,
+    /// DB size as a share of the quota: warning and critical levels.
+    pub quota_warning: f64,
+    pub quota_critical: f64,
+    /// Health read slower than this is reported.
+    pub slow_health: Duration,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            lag_entries: 10,
+            apply_lag_entries: 100,
+            leader_changes: 1,
+            db_size_spread: 1.5,
+            defrag_in_use: 0.5,
+            quota_warning: 0.8,
+            quota_critical: 0.95,
+            slow_health: Duration::from_millis(500),
+        }
+    }
+}
+
+/// etcd's default backend quota when neither the member (3.6) nor its flags say: 2 GiB.
+pub const DEFAULT_QUOTA: i64 = 2 * 1024 * 1024 * 1024;
