@@ -64,6 +64,22 @@ pub enum Command {
     /// Discovered members: pod, node, advertised URL, route taken, credentials, and why not
     /// the other routes
     Endpoints,
+    /// Members side by side with lag, apply lag, hash at one revision and membership
+    /// agreement; over time with --samples/--watch; and what it means
+    Compare {
+        #[command(flatten)]
+        sampling: SamplingFlags,
+        #[command(flatten)]
+        thresholds: ThresholdFlags,
+    },
+    /// Discovery, routes, health and a few samples as one report; exit 0 ok, 1 warning,
+    /// 2 critical
+    Doctor {
+        #[command(flatten)]
+        sampling: SamplingFlags,
+        #[command(flatten)]
+        thresholds: ThresholdFlags,
+    },
     /// Plugin version and git revision
     Version,
 }
@@ -234,4 +250,66 @@ pub struct EtcdFlags {
     /// Reproduce this etcdctl's output layout instead of the lowest member version's
     #[arg(long, global = true, value_name = "3.4|3.5|3.6")]
     pub etcdctl_compat: Option<Compat>,
+}
+
+/// How often to sample members, for `compare` and `doctor`.
+#[derive(Debug, Args)]
+pub struct SamplingFlags {
+    /// Number of samples (compare: 1, doctor: 3 unless given)
+    #[arg(long)]
+    pub samples: Option<u32>,
+    /// Time between samples
+    #[arg(long, default_value = "1s", value_parser = duration::parse, value_name = "DURATION")]
+    pub interval: Duration,
+    /// Keep sampling until Ctrl-C (redraws in place on a terminal, appends when piped)
+    #[arg(long)]
+    pub watch: bool,
+    /// Mark disagreeing cells with `*` instead of colour (also when piped, or NO_COLOR is set)
+    #[arg(long)]
+    pub no_color: bool,
+}
+
+/// When a number becomes a finding.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Finding thresholds")]
+pub struct ThresholdFlags {
+    /// Raft entries behind the leader before a member is reported as lagging
+    #[arg(long, default_value_t = 10, value_name = "ENTRIES")]
+    pub lag_threshold: u64,
+    /// Entries between raft index and applied index before a member is reported as slow to apply
+    #[arg(long, default_value_t = 100, value_name = "ENTRIES")]
+    pub apply_lag_threshold: u64,
+    /// Leader changes during sampling before they are reported as frequent
+    #[arg(long, default_value_t = 1, value_name = "COUNT")]
+    pub max_leader_changes: u32,
+    /// Largest/smallest DB size between members before the spread is reported
+    #[arg(long, default_value_t = 1.5, value_name = "RATIO")]
+    pub db_size_spread: f64,
+    /// In-use share of the DB below which defragmentation is suggested
+    #[arg(long, default_value_t = 0.5, value_name = "SHARE")]
+    pub defrag_below: f64,
+    /// DB size as a share of the quota for a warning
+    #[arg(long, default_value_t = 0.8, value_name = "SHARE")]
+    pub quota_warning: f64,
+    /// DB size as a share of the quota for critical
+    #[arg(long, default_value_t = 0.95, value_name = "SHARE")]
+    pub quota_critical: f64,
+    /// A health read slower than this is reported
+    #[arg(long, default_value = "500ms", value_parser = duration::parse, value_name = "DURATION")]
+    pub slow_health: Duration,
+}
+
+impl ThresholdFlags {
+    pub fn thresholds(&self) -> crate::analysis::Thresholds {
+        crate::analysis::Thresholds {
+            lag_entries: self.lag_threshold,
+            apply_lag_entries: self.apply_lag_threshold,
+            leader_changes: self.max_leader_changes,
+            db_size_spread: self.db_size_spread,
+            defrag_in_use: self.defrag_below,
+            quota_warning: self.quota_warning,
+            quota_critical: self.quota_critical,
+            slow_health: self.slow_health,
+        }
+    }
 }

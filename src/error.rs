@@ -33,6 +33,9 @@ pub enum Error {
     /// Failures were already reported line by line (status): exit 1, nothing more to say.
     #[error("")]
     Reported,
+    /// The report says it all; exit with this code (doctor's 1 warning, 2 critical).
+    #[error("")]
+    Exit(i32),
     #[error("{0}")]
     Io(#[from] std::io::Error),
     #[error(transparent)]
@@ -66,6 +69,7 @@ impl Error {
             Error::Failed(_) | Error::Reported | Error::Io(_) => exit::ERROR,
             Error::BadArgs(_) | Error::Credentials(_) => exit::BAD_ARGS,
             Error::Unsupported(_) => exit::BAD_FEATURE,
+            Error::Exit(code) => *code,
             Error::NoMembers(_) => exit::NO_MEMBERS,
             Error::Api(a) => match a {
                 ApiError::Config(_) => exit::KUBECONFIG,

@@ -59,6 +59,7 @@ fn run() -> i32 {
         // A closed pipe (`kubectl etcd status | head -1`) is not a failure.
         Err(Error::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => 0,
         Err(Error::Reported) => exit::ERROR,
+        Err(Error::Exit(code)) => code,
         Err(e) => {
             let _ = writeln!(err, "Error: {e}");
             e.exit_code()

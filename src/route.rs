@@ -132,10 +132,15 @@ async fn forward(
     port: u16,
 ) -> io::Result<(BoxIo, Option<ForwardError>)> {
     let mut pf = pods.portforward(pod, &[port]).await.map_err(|e| {
-        io::Error::other(format!(
-            "port-forward to pod {pod}: {}",
-            crate::apiserver::root(&e)
-        ))
+        let text = crate::apiserver::root(&e);
+        if text.contains("forbidden") {
+            let ns = pods.namespace().unwrap_or("");
+            io::Error::other(format!(
+                "{text} (needs RBAC: create pods/portforward in {ns}; --via direct or --via exec avoid it)"
+            ))
+        } else {
+            io::Error::other(format!("port-forward to pod {pod}: {text}"))
+        }
     })?;
     let stream = pf
         .take_stream(port)

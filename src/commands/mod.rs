@@ -2,10 +2,13 @@
 //! `output`, and returns an error value for `main` to turn into an exit code.
 
 pub mod alarms;
+pub mod compare;
+pub mod doctor;
 pub mod endpoints;
 pub mod hashkv;
 pub mod health;
 pub mod members;
+mod sampling;
 pub mod status;
 pub mod version;
 
@@ -78,6 +81,14 @@ pub async fn run(cli: Cli, io: &mut Streams<'_>) -> Result<(), Error> {
         Command::Alarms => alarms::run(&ctx, io).await,
         Command::Hashkv { rev } => hashkv::run(&ctx, io, rev).await,
         Command::Endpoints => endpoints::run(&ctx, io).await,
+        Command::Compare { sampling, thresholds } => {
+            let sampling = crate::cli::SamplingFlags { samples: sampling.samples.or(Some(1)), ..sampling };
+            compare::run(&ctx, io, &sampling, &thresholds.thresholds()).await
+        }
+        Command::Doctor { sampling, thresholds } => {
+            let sampling = crate::cli::SamplingFlags { samples: sampling.samples.or(Some(3)), ..sampling };
+            doctor::run(&ctx, io, &sampling, &thresholds.thresholds()).await
+        }
         Command::Version => unreachable!("handled above"),
     }
 }
@@ -303,6 +314,7 @@ fn plan(m: &Member, api: &Api, via: Via, have_creds: bool) -> Target {
             .as_ref()
             .map(|p| format!("{}/{}", p.namespace, p.name)),
         node: (!m.node.is_empty()).then(|| m.node.clone()),
+        quota_backend_bytes: m.quota_backend_bytes,
     }
 }
 

@@ -202,11 +202,11 @@ fn parse<T: serde::de::DeserializeOwned>(ran: &Ran) -> Result<T, EndpointError> 
 }
 
 fn exec_error(pod: &str, pods: &kube::Api<Pod>, e: kube::Error) -> EndpointError {
-    let _ = pods;
     let text = root(&e);
     if text.contains("forbidden") || text.contains("403") {
+        let ns = pods.namespace().unwrap_or("");
         return EndpointError::Other(format!(
-            "exec in pod {pod} is forbidden (needs RBAC: create pods/exec): {text}"
+            "{text} (needs RBAC: create pods/exec in {ns}; client credentials (--cert-secret, --ca-secret or --cacert/--cert/--key) avoid it)"
         ));
     }
     EndpointError::Other(format!("exec in pod {pod}: {text}"))

@@ -39,6 +39,8 @@ pub struct Target {
     /// The pod and node behind the member, when found through Kubernetes.
     pub pod: Option<String>,
     pub node: Option<String>,
+    /// `--quota-backend-bytes` from the member's pod flags, when discovery saw it.
+    pub quota_backend_bytes: Option<i64>,
 }
 
 impl Target {
@@ -49,6 +51,7 @@ impl Target {
             fallback: None,
             pod: None,
             node: None,
+            quota_backend_bytes: None,
         }
     }
 }

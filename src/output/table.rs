@@ -15,6 +15,17 @@ const PENALTY: usize = 100_000;
 
 /// Writes `header` and `rows` as etcdctl's `-w table` does.
 pub fn write(out: &mut impl Write, header: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
+    write_painted(out, header, rows, |_, _| None)
+}
+
+/// The same table, with some cells wrapped in an ANSI colour (`paint(row, column)`) after
+/// layout, so the escape codes take no width.
+pub fn write_painted(
+    out: &mut impl Write,
+    header: &[&str],
+    rows: &[Vec<String>],
+    paint: impl Fn(usize, usize) -> Option<&'static str>,
+) -> io::Result<()> {
     let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
     let cells: Vec<Vec<Vec<String>>> = rows
         .iter()
@@ -51,7 +62,7 @@ pub fn write(out: &mut impl Write, header: &[&str], rows: &[Vec<String>]) -> io:
     }
     writeln!(out, "{line}")?;
     writeln!(out, "{border}")?;
-    for row in &cells {
+    for (r, row) in cells.iter().enumerate() {
         let height = row.iter().map(Vec::len).max().unwrap_or(0);
         for i in 0..height {
             let mut line = String::from("|");
@@ -60,7 +71,12 @@ pub fn write(out: &mut impl Write, header: &[&str], rows: &[Vec<String>]) -> io:
                     .get(col)
                     .and_then(|c| c.get(i))
                     .map_or("", String::as_str);
-                line.push_str(&format!(" {text:>w$} |", w = *w));
+                match paint(r, col) {
+                    Some(colour) => {
+                        line.push_str(&format!(" {colour}{text:>w$}\x1b[0m |", w = *w))
+                    }
+                    None => line.push_str(&format!(" {text:>w$} |", w = *w)),
+                }
             }
             writeln!(out, "{line}")?;
         }

@@ -275,6 +275,8 @@ async fn accept_loop(
                 Err(_) => continue,
             },
         };
+        // Go's net package sets TCP_NODELAY on every connection, so the real API server does.
+        let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let state = state.clone();
         tokio::spawn(async move {
@@ -1255,7 +1257,11 @@ async fn port_forward_session(
                 )
                 .await
                 {
-                    Ok(Ok(s)) => Ok(s),
+                    Ok(Ok(s)) => {
+                        // As the kubelet's (Go) dial does.
+                        let _ = s.set_nodelay(true);
+                        Ok(s)
+                    }
                     Ok(Err(e)) => Err(format!("dial tcp4 {ip}:{port}: connect: {e}")),
                     Err(_) => Err(format!("dial tcp4 {ip}:{port}: i/o timeout")),
                 }

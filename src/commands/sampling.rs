@@ -1,0 +1,131 @@
+//! Samples every member, keeping one connection per member for the whole run (a member that
+//! could not be connected is retried at the next sample), for `compare` and `doctor`.
+
+use super::Context;
+use crate::analysis::{MemberSample, Sample};
+use crate::etcd::{AlarmCheck, Conn, EndpointError};
+use futures_util::future::join_all;
+use std::time::{Duration, Instant};
+
+pub struct Sampler<'a> {
+    ctx: &'a Context,
+    conns: Vec<Option<Conn>>,
+    started: Instant,
+}
+
+impl<'a> Sampler<'a> {
+    pub fn new(ctx: &'a Context) -> Sampler<'a> {
+        let n = ctx.cluster.targets.len();
+        Sampler {
+            ctx,
+            conns: (0..n).map(|_| None).collect(),
+            started: Instant::now(),
+        }
+    }
+
+    /// One sample of every member, all at once; each member's part is bounded by dial +
+    /// command timeout. With `hash`, HashKV at the lowest revision every answering member has.
+    pub async fn sample(&mut self, hash: bool) -> Sample {
+        let ctx = self.ctx;
+        let at = self.started.elapsed();
+        let bound = ctx.cluster.dial_timeout + ctx.cluster.command_timeout;
+        let slots = self.conns.iter_mut().zip(&ctx.cluster.targets);
+        let members = join_all(slots.map(|(slot, target)| async move {
+            let endpoint = target.endpoint.display.clone();
+            let run = async {
+                if slot.is_none() {
+                    *slot = Some(ctx.cluster.connect(target).await?);
+                }
+                let conn = slot.as_mut().expect("connected above");
+                one_member(conn, endpoint.clone()).await
+            };
+            match tokio::time::timeout(bound, run).await {
+                Ok(Ok(m)) => m,
+                Ok(Err(e)) => unreachable(endpoint, e),
+                Err(_) => unreachable(endpoint, EndpointError::DeadlineExceeded),
+            }
+        }))
+        .await;
+        let mut sample = Sample { at, members };
+        if hash {
+            self.hash(&mut sample).await;
+        }
+        for (m, t) in sample.members.iter_mut().zip(&ctx.cluster.targets) {
+            m.quota_from_flags = t.quota_backend_bytes;
+        }
+        sample
+    }
+
+    /// HashKV on every member at one common revision: the only way to see diverged data.
+    async fn hash(&mut self, sample: &mut Sample) {
+        let Some(rev) = sample
+            .members
+            .iter()
+            .filter_map(|m| m.status.as_ref().ok())
+            .map(|s| s.header.revision)
+            .min()
+        else {
+            return;
+        };
+        let bound = self.ctx.cluster.command_timeout;
+        let hashes = join_all(self.conns.iter_mut().map(|slot| async move {
+            let conn = slot.as_mut()?;
+            match tokio::time::timeout(bound, conn.hashkv(rev, false)).await {
+                Ok(Ok((h, _))) => Some((rev, h.hash)),
+                _ => None,
+            }
+        }))
+        .await;
+        for (m, h) in sample.members.iter_mut().zip(hashes) {
+            if m.status.is_ok() {
+                m.hash = h;
+            }
+        }
+    }
+}
+
+fn unreachable(endpoint: String, e: EndpointError) -> MemberSample {
+    MemberSample {
+        endpoint,
+        status: Err(e.to_string()),
+        member_ids: None,
+        learner_ids: vec![],
+        alarms: vec![],
+        hash: None,
+        health_took: None,
+        quota_from_flags: None,
+    }
+}
+
+/// Status first (it is what every finding needs), then the member's views and a timed read.
+async fn one_member(conn: &mut Conn, endpoint: String) -> Result<MemberSample, EndpointError> {
+    let status = conn.status().await?;
+    let list = conn.member_list().await.ok();
+    let alarms = conn.alarms().await.map(|a| a.alarms).unwrap_or_default();
+    let (health, _) = conn.health(AlarmCheck::Never).await;
+    let mut member_ids: Option<Vec<u64>> = list.as_ref().map(|l| l.members.iter().map(|m| m.id).collect());
+    if let Some(ids) = member_ids.as_mut() {
+        ids.sort_unstable();
+    }
+    Ok(MemberSample {
+        endpoint,
+        status: Ok(status),
+        member_ids,
+        learner_ids: list
+            .map(|l| l.members.iter().filter(|m| m.is_learner).map(|m| m.id).collect())
+            .unwrap_or_default(),
+        alarms,
+        hash: None,
+        health_took: if health.error.is_none() { health.took } else { None },
+        quota_from_flags: None,
+    })
+}
+
+/// Sleeps until `start + n × interval`, so samples keep their rhythm whatever each one took.
+pub async fn wait_for(start: Instant, n: u32, interval: Duration) {
+    let due = start + interval * n;
+    let now = Instant::now();
+    if due > now {
+        tokio::time::sleep(due - now).await;
+    }
+}

@@ -1,0 +1,160 @@
+//! compare and doctor on real faults: frozen and killed members, elections, NOSPACE.
+
+mod common;
+use common::{Lab, Options, assert_clean_stderr, run};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// Quick timeouts so that a sample with a frozen member does not stall the run.
+fn plugin(lab: &Lab) -> Command {
+    let mut c = lab.plugin();
+    c.args(["--dial-timeout=500ms", "--command-timeout=700ms"]);
+    c
+}
+
+fn findings(json: &str) -> Vec<(String, String, Vec<String>)> {
+    let v: serde_json::Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["severity"].as_str().unwrap().to_string(),
+                f["code"].as_str().unwrap().to_string(),
+                f["members"].as_array().unwrap().iter().map(|m| m.as_str().unwrap().to_string()).collect(),
+            )
+        })
+        .collect()
+}
+
+fn leader_index(lab: &Lab) -> usize {
+    let (out, _, _, _) = run(plugin(lab).args(["status", "-w", "simple"]));
+    out.lines().position(|l| l.split(", ").nth(4) == Some("true")).expect("a leader")
+}
+
+#[test]
+fn healthy_cluster_compares_clean_and_the_doctor_says_ok() {
+    let lab = Lab::start(3);
+    let (out, err, code, _) = run(plugin(&lab).args(["compare", "-w", "table", "--no-color"]));
+    assert_eq!(code, 0, "{err}");
+    assert_clean_stderr(&err);
+    let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("| https://")).collect();
+    assert_eq!(rows.len(), 3, "{out}");
+    // Same hash at the same revision on every member, membership views agree, nothing marked.
+    for r in &rows {
+        assert!(r.contains("| agree |") && !r.contains(" *"), "{r}");
+        assert!(r.contains('@'), "hash at a revision: {r}");
+    }
+    assert!(out.contains("OK       healthy"), "{out}");
+    let (out, err, code, _) = run(plugin(&lab).args(["doctor", "--samples=2", "--interval=200ms"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("etcd doctor: 3 members found by --endpoints"), "{out}");
+    assert!(out.contains("[OK]"), "{out}");
+}
+
+#[test]
+fn killed_members_warn_while_quorum_holds_then_turn_critical() {
+    let mut lab = Lab::start(3);
+    lab.kill(2);
+    let dead = lab.members[2].client_url();
+    let (out, err, code, _) = run(plugin(&lab).args(["doctor", "--samples=1", "-w", "json"]));
+    assert_eq!(code, 1, "a warning: {out}{err}");
+    let f = findings(&out);
+    assert!(f.iter().any(|(s, c, m)| s == "warning" && c.contains("unreachable") && m == &[dead.clone()]), "{f:?}");
+    assert!(!f.iter().any(|(s, _, _)| s == "critical"), "{f:?}");
+
+    lab.kill(1);
+    let (out, err, code, _) = run(plugin(&lab).args(["doctor", "--samples=1", "-w", "json"]));
+    assert_eq!(code, 2, "critical: {out}{err}");
+    assert!(findings(&out).iter().any(|(s, c, _)| s == "critical" && c.contains("quorum")), "{out}");
+
+    // compare keeps every member's row, marks the dead ones, and exits 1.
+    let (out, _, code, _) = run(plugin(&lab).args(["compare", "--no-color"]));
+    assert_eq!(code, 1);
+    assert_eq!(out.lines().filter(|l| l.starts_with("| https://")).count(), 3, "{out}");
+    assert!(out.lines().any(|l| l.starts_with(&format!("| {dead} *"))), "{out}");
+}
+
+#[test]
+fn a_frozen_follower_is_unreachable_then_the_finding_clears() {
+    let mut lab = Lab::start(3);
+    let leader = leader_index(&lab);
+    let follower = (leader + 1) % 3;
+    lab.freeze(follower);
+    // A writer keeps the leader busy while the follower is frozen.
+    for i in 0..50 {
+        let (_, err, code, _) = run(lab.etcdctl().args(["put", &format!("k{i}"), "v"]));
+        assert_eq!(code, 0, "{err}");
+    }
+    let frozen = lab.members[follower].client_url();
+    let (out, _, code, _) = run(plugin(&lab).args(["compare", "-w", "json"]));
+    assert_eq!(code, 1);
+    let f = findings(&out);
+    assert!(f.iter().any(|(_, c, m)| c.contains("unreachable") && m == &[frozen.clone()]), "{f:?}");
+    lab.thaw(follower);
+    // It catches up; the finding clears (bounded wait).
+    let mut last = String::new();
+    for _ in 0..20 {
+        let (out, _, code, _) = run(plugin(&lab).args(["compare", "-w", "json"]));
+        if code == 0 && findings(&out).iter().all(|(s, _, _)| s == "ok") {
+            return;
+        }
+        last = out;
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    panic!("finding did not clear after SIGCONT: {last}");
+}
+
+#[test]
+fn freezing_the_leader_shows_the_election() {
+    let mut lab = Lab::start(3);
+    let leader = leader_index(&lab);
+    let child = plugin(&lab)
+        .args(["compare", "--samples=6", "--interval=1s", "-w", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1300));
+    lab.freeze(leader);
+    let out = child.wait_with_output().unwrap();
+    lab.thaw(leader);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let f = findings(&text);
+    assert!(f.iter().any(|(_, c, _)| c.contains("election") || c.contains("term")), "{f:?}");
+    // The live members saw the term change and a new leader.
+    let progress = v["progress"].as_array().unwrap();
+    let changed = progress
+        .iter()
+        .filter(|p| p["term_changes"].as_str().is_some_and(|t| t != "0"))
+        .count();
+    assert!(changed >= 2, "{text}");
+}
+
+#[test]
+fn nospace_is_a_critical_alarm_and_unhealthy_for_35() {
+    let lab = Lab::start_with(1, Options { quota_backend_bytes: Some(2 * 1024 * 1024), ..Default::default() });
+    let value = "x".repeat(100 * 1024);
+    let mut full = false;
+    for i in 0..100 {
+        let (_, err, code, _) = run(lab.etcdctl().args(["put", &format!("big{i}"), &value]));
+        if code != 0 {
+            assert!(err.contains("database space exceeded"), "{err}");
+            full = true;
+            break;
+        }
+    }
+    assert!(full, "the member never ran out of space");
+    let (out, _, _, _) = run(plugin(&lab).args(["compare", "-w", "json"]));
+    let f = findings(&out);
+    assert!(f.iter().any(|(s, c, _)| s == "critical" && c.contains("alarm")), "{f:?}");
+    let (out, err, code, _) = run(plugin(&lab).args(["alarms"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.ends_with("alarm:NOSPACE \n"), "{out}");
+    // etcdctl 3.5's health check lists alarms; 3.4's does not.
+    let (out, err, code, _) = run(plugin(&lab).args(["--etcdctl-compat=3.5", "health"]));
+    assert_eq!(code, 1, "{out}");
+    assert!(err.contains("is unhealthy: failed to commit proposal: Active Alarm(s): NOSPACE \n"), "{err}");
+}
