@@ -22,7 +22,7 @@ packet loss";
 /// All findings for the samples, most severe first (then by code). A cluster with nothing
 /// wrong gets a single `healthy` finding; no samples at all give an empty list.
 // Called by the compare/watch/doctor commands; until they land, only the tests call it.
-#[allow(dead_code)]
+#[cfg_attr(not(test), allow(dead_code))]
 pub fn analyze(samples: &[Sample], t: &Thresholds) -> Vec<Finding> {
     let Some(ctx) = Ctx::new(samples, t) else {
         return Vec::new();
@@ -1109,4 +1109,619 @@ fn healthy(ctx: &Ctx) -> Finding {
         "nothing to do",
         Vec::new(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::etcd::{Alarm, Header};
+
+    const MB: i64 = 1_000_000;
+
+    /// A member's status: healthy defaults (3.5.16, 100 MB with 80 MB in use, all applied).
+    fn status(id: u64, leader: u64, term: u64, index: u64) -> Status {
+        Status {
+            header: Header {
+                member_id: id,
+                raft_term: term,
+                ..Header::default()
+            },
+            version: "3.5.16".to_string(),
+            db_size: 100 * MB,
+            db_size_in_use: 80 * MB,
+            leader,
+            raft_index: index,
+            raft_term: term,
+            raft_applied_index: index,
+            ..Status::default()
+        }
+    }
+
+    fn up(endpoint: &str, st: Status) -> MemberSample {
+        MemberSample {
+            endpoint: endpoint.to_string(),
+            status: Ok(st),
+            member_ids: Some(vec![1, 2, 3]),
+            learner_ids: Vec::new(),
+            alarms: Vec::new(),
+            hash: None,
+            health_took: Some(Duration::from_millis(8)),
+            quota_from_flags: None,
+        }
+    }
+
+    fn down(endpoint: &str, err: &str) -> MemberSample {
+        MemberSample {
+            status: Err(err.to_string()),
+            member_ids: None,
+            health_took: None,
+            ..up(endpoint, Status::default())
+        }
+    }
+
+    fn sample(at_secs: u64, members: Vec<MemberSample>) -> Sample {
+        Sample {
+            at: Duration::from_secs(at_secs),
+            members,
+        }
+    }
+
+    /// m1, m2, m3 (IDs 1, 2, 3) all answering, at the given raft indexes.
+    fn three(at_secs: u64, term: u64, leader: u64, index: [u64; 3]) -> Sample {
+        sample(
+            at_secs,
+            vec![
+                up("m1", status(1, leader, term, index[0])),
+                up("m2", status(2, leader, term, index[1])),
+                up("m3", status(3, leader, term, index[2])),
+            ],
+        )
+    }
+
+    /// The last sample's member at `endpoint`, to adjust one field.
+    fn member<'a>(s: &'a mut Sample, endpoint: &str) -> &'a mut MemberSample {
+        s.members
+            .iter_mut()
+            .find(|m| m.endpoint == endpoint)
+            .unwrap()
+    }
+
+    fn st<'a>(s: &'a mut Sample, endpoint: &str) -> &'a mut Status {
+        member(s, endpoint).status.as_mut().unwrap()
+    }
+
+    fn run(samples: &[Sample]) -> Vec<Finding> {
+        analyze(samples, &Thresholds::default())
+    }
+
+    fn codes(findings: &[Finding]) -> Vec<(&'static str, Severity)> {
+        findings.iter().map(|f| (f.code, f.severity)).collect()
+    }
+
+    fn only<'a>(findings: &'a [Finding], code: &str) -> &'a Finding {
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert_eq!(findings[0].code, code, "{findings:#?}");
+        &findings[0]
+    }
+
+    fn get<'a>(findings: &'a [Finding], code: &str) -> &'a Finding {
+        findings
+            .iter()
+            .find(|f| f.code == code)
+            .unwrap_or_else(|| panic!("no {code} in {findings:#?}"))
+    }
+
+    fn contains(text: &str, part: &str) {
+        assert!(text.contains(part), "{part:?} not in {text:?}");
+    }
+
+    fn network_hint(f: &Finding) {
+        contains(&f.hint, "network between control-plane nodes");
+        contains(&f.hint, "ports 2379/2380 both ways");
+        contains(&f.hint, "MTU");
+    }
+
+    #[test]
+    fn no_samples_no_findings() {
+        assert!(run(&[]).is_empty());
+    }
+
+    #[test]
+    fn healthy_cluster_gives_single_ok_finding() {
+        let f = run(&[
+            three(0, 5, 1, [100, 100, 100]),
+            three(5, 5, 1, [150, 149, 150]),
+        ]);
+        let f = only(&f, "healthy");
+        assert_eq!(f.severity, Severity::Ok);
+        assert_eq!(f.title, "all 3 members healthy");
+        contains(&f.evidence, "leader 1 (m1), raft term 5, raft index 150");
+        contains(&f.evidence, "2 sample(s) over 5s");
+        assert!(f.members.is_empty());
+    }
+
+    // The incident we design for, step 1: everyone at 483121, then one member falls 22
+    // entries behind while still answering.
+    #[test]
+    fn incident_lagging_member_names_the_network() {
+        let samples = [
+            three(0, 5, 2, [483121, 483121, 483121]),
+            three(5, 5, 2, [483365, 483368, 483346]),
+        ];
+        let f = run(&samples);
+        let f = only(&f, "lagging-member");
+        assert_eq!(f.severity, Severity::Warning);
+        // m1 is 3 behind: under the threshold and not a 3-sample trend.
+        assert_eq!(f.members, ["m3"]);
+        assert_eq!(
+            f.evidence,
+            "leader raft index 483368; m3 483346 (lag 22), previous sample lag 0"
+        );
+        network_hint(f);
+    }
+
+    // Step 2: the lagging member now times out and the term went up.
+    #[test]
+    fn incident_timeout_and_election_keep_quorum() {
+        let mut last = three(10, 6, 1, [483600, 483600, 0]);
+        last.members[2] = down("m3", "context deadline exceeded");
+        let samples = [
+            three(0, 5, 2, [483121, 483121, 483121]),
+            three(5, 5, 2, [483365, 483368, 483346]),
+            last,
+        ];
+        let f = run(&samples);
+        assert_eq!(
+            codes(&f),
+            [
+                ("leader-election", Severity::Warning),
+                ("unreachable-member", Severity::Warning)
+            ]
+        );
+        let down = get(&f, "unreachable-member");
+        assert_eq!(down.members, ["m3"]);
+        assert_eq!(
+            down.evidence,
+            "m3: context deadline exceeded (answered in 2 of 3 samples); \
+             2 of 3 voting members answer, quorum 2 holds"
+        );
+        network_hint(down);
+        let election = get(&f, "leader-election");
+        assert_eq!(
+            election.evidence,
+            "raft term 5 → 6 between 5s and 10s; leader 2 → 1"
+        );
+        network_hint(election);
+    }
+
+    #[test]
+    fn quorum_lost_when_two_of_three_unreachable() {
+        let samples = [sample(
+            0,
+            vec![
+                up("m1", status(1, 0, 7, 500)),
+                down("m2", "context deadline exceeded"),
+                down("m3", "connection refused"),
+            ],
+        )];
+        let f = run(&samples);
+        // No separate no-leader: without quorum there is no leader, quorum-lost says it.
+        let f = only(&f, "quorum-lost");
+        assert_eq!(f.severity, Severity::Critical);
+        assert_eq!(f.members, ["m2", "m3"]);
+        contains(&f.evidence, "m2: context deadline exceeded");
+        contains(&f.evidence, "m3: connection refused");
+        contains(&f.evidence, "1 of 3 voting members answer, quorum 2 lost");
+    }
+
+    #[test]
+    fn quorum_counts_the_member_list_when_larger() {
+        let five = vec![1, 2, 3, 4, 5];
+        let mut s = three(0, 5, 1, [100, 100, 100]);
+        for m in &mut s.members {
+            m.member_ids = Some(five.clone());
+        }
+        // Three of five answer: quorum (3) holds, and nothing is down among those sampled.
+        assert_eq!(
+            codes(&run(std::slice::from_ref(&s))),
+            [("healthy", Severity::Ok)]
+        );
+        // One of the three down: 2 of 5 answer.
+        s.members[2] = down("m3", "context deadline exceeded");
+        let f = run(&[s]);
+        let f = only(&f, "quorum-lost");
+        contains(&f.evidence, "2 of 5 voting members answer, quorum 3 lost");
+    }
+
+    #[test]
+    fn unreachable_from_the_start_is_not_called_a_network_problem() {
+        let mut s = three(0, 5, 1, [100, 100, 0]);
+        s.members[2] = down("m3", "connection refused");
+        let f = run(&[s]);
+        let f = only(&f, "unreachable-member");
+        assert_eq!(
+            f.evidence,
+            "m3: connection refused; 2 of 3 voting members answer, quorum 2 holds"
+        );
+        contains(&f.hint, "check that etcd runs on that node");
+    }
+
+    #[test]
+    fn flapping_member_with_timeouts_names_the_network() {
+        let mut middle = three(5, 5, 1, [200, 200, 0]);
+        middle.members[2] = down("m3", "context deadline exceeded");
+        let samples = [
+            three(0, 5, 1, [100, 100, 100]),
+            middle,
+            three(10, 5, 1, [300, 300, 300]),
+        ];
+        let f = run(&samples);
+        let f = only(&f, "flapping-member");
+        assert_eq!(f.severity, Severity::Warning);
+        assert_eq!(f.members, ["m3"]);
+        assert_eq!(
+            f.evidence,
+            "m3 did not answer in 1 of 3 samples (at 5s: context deadline exceeded)"
+        );
+        network_hint(f);
+    }
+
+    #[test]
+    fn flapping_member_refusing_connections_points_at_restarts() {
+        let mut first = three(0, 5, 1, [100, 100, 0]);
+        first.members[2] = down("m3", "connection refused");
+        let f = run(&[first, three(5, 5, 1, [200, 200, 200])]);
+        let f = only(&f, "flapping-member");
+        contains(&f.hint, "restarts");
+        assert!(!f.hint.contains("MTU"), "{}", f.hint);
+    }
+
+    #[test]
+    fn no_leader_is_critical() {
+        let f = run(&[three(0, 9, 0, [100, 100, 100])]);
+        let f = only(&f, "no-leader");
+        assert_eq!(f.severity, Severity::Critical);
+        assert_eq!(
+            f.evidence,
+            "none of the 3 answering members reports a leader (raft term 9)"
+        );
+    }
+
+    #[test]
+    fn members_disagreeing_on_the_leader() {
+        let mut s = three(0, 5, 1, [100, 100, 100]);
+        st(&mut s, "m3").leader = 3;
+        let f = run(&[s]);
+        let f = only(&f, "leader-disagreement");
+        assert_eq!(f.severity, Severity::Warning);
+        assert_eq!(f.members, ["m3"]);
+        assert_eq!(f.evidence, "leader 1 per m1, m2; leader 3 per m3");
+    }
+
+    #[test]
+    fn membership_views_that_differ() {
+        let mut s = three(0, 5, 1, [100, 100, 100]);
+        member(&mut s, "m3").member_ids = Some(vec![1, 2]);
+        let f = run(&[s]);
+        let f = only(&f, "membership-mismatch");
+        assert_eq!(f.severity, Severity::Warning);
+        assert_eq!(f.members, ["m3"]);
+        contains(&f.evidence, "m1 lists 3 members [1, 2, 3]");
+        contains(&f.evidence, "m3 lists 2 members [1, 2]");
+    }
+
+    #[test]
+    fn lag_at_the_threshold_is_not_reported() {
+        let f = run(&[three(0, 5, 1, [1000, 990, 989])]);
+        let f = only(&f, "lagging-member");
+        assert_eq!(f.members, ["m3"]);
+        assert_eq!(f.evidence, "leader raft index 1000; m3 989 (lag 11)");
+        // One sample: no growth seen, so the hint asks for another look first.
+        contains(&f.hint, "sample again");
+    }
+
+    #[test]
+    fn lag_growing_over_three_samples_below_threshold() {
+        let samples = [
+            three(0, 5, 1, [100, 100, 98]),
+            three(5, 5, 1, [200, 200, 195]),
+            three(10, 5, 1, [300, 300, 292]),
+        ];
+        let f = run(&samples);
+        let f = only(&f, "lagging-member");
+        assert_eq!(f.members, ["m3"]);
+        assert_eq!(
+            f.evidence,
+            "leader raft index 300; m3 292 (lag 8), previous sample lag 5, \
+             falling behind: lag 2 → 5 → 8 over 10s"
+        );
+        network_hint(f);
+    }
+
+    #[test]
+    fn lag_measured_from_highest_index_without_a_self_declared_leader() {
+        // The leader (m1) does not answer; m2 still names it, m3 is 50 behind m2.
+        let mut s = three(0, 5, 1, [0, 1000, 950]);
+        s.members[0] = down("m1", "connection refused");
+        let f = run(&[s]);
+        assert_eq!(
+            get(&f, "lagging-member").evidence,
+            "leader raft index 1000; m3 950 (lag 50)"
+        );
+    }
+
+    #[test]
+    fn apply_lag_over_threshold() {
+        let mut s = three(0, 5, 1, [1000, 1000, 1000]);
+        st(&mut s, "m2").raft_applied_index = 800;
+        st(&mut s, "m3").raft_applied_index = 900; // exactly 100: not reported
+        let f = run(&[s]);
+        let f = only(&f, "apply-lag");
+        assert_eq!(f.members, ["m2"]);
+        assert_eq!(
+            f.evidence,
+            "m2 applied 800, 200 entries behind its raft index"
+        );
+    }
+
+    #[test]
+    fn frequent_leader_changes_replace_the_election_finding() {
+        let samples = [
+            three(0, 5, 1, [100, 100, 100]),
+            three(5, 6, 2, [200, 200, 200]),
+            three(10, 7, 3, [300, 300, 300]),
+        ];
+        let f = run(&samples);
+        let f = only(&f, "frequent-leader-changes");
+        assert_eq!(f.severity, Severity::Warning);
+        assert_eq!(
+            f.evidence,
+            "leader changed 2 times (threshold 1): 1 → 2 → 3; \
+             raft term 5 → 6 between 0s and 5s; raft term 6 → 7 between 5s and 10s"
+        );
+        // No network evidence here: the hint looks at the leader's disk and CPU.
+        contains(&f.hint, "WAL fsync");
+    }
+
+    #[test]
+    fn version_skew_reports_the_older_member() {
+        let mut s = three(0, 5, 1, [100, 100, 100]);
+        st(&mut s, "m3").version = "3.5.9".to_string();
+        let f = run(&[s]);
+        let f = only(&f, "version-skew");
+        assert_eq!(f.severity, Severity::Warning);
+        assert_eq!(f.members, ["m3"]);
+        assert_eq!(f.evidence, "m1 3.5.16, m2 3.5.16, m3 3.5.9");
+        contains(&f.hint, "3.5.16");
+    }
+
+    #[test]
+    fn db_size_spread_over_threshold() {
+        let mut s = three(0, 5, 1, [100, 100, 100]);
+        st(&mut s, "m1").db_size = 300 * MB;
+        st(&mut s, "m1").db_size_in_use = 250 * MB;
+        let f = run(&[s]);
+        let f = only(&f, "db-size-spread");
+        assert_eq!(f.members, ["m1", "m2"]);
+        assert_eq!(
+            f.evidence,
+            "largest m1 300 MB, smallest m2 100 MB (3.0×, threshold 1.5×)"
+        );
+    }
+
+    #[test]
+    fn defrag_candidate_below_half_in_use() {
+        let mut s = three(0, 5, 1, [100, 100, 100]);
+        st(&mut s, "m2").db_size_in_use = 30 * MB;
+        st(&mut s, "m3").db_size_in_use = 50 * MB; // exactly half: not reported
+        let f = run(&[s]);
+        let f = only(&f, "defrag-candidate");
+        assert_eq!(f.severity, Severity::Warning);
+        assert_eq!(f.members, ["m2"]);
+        assert_eq!(f.evidence, "m2 30 MB in use of 100 MB (30%)");
+    }
+
+    /// Three members all at `size`, fully in use (so only quota findings can appear).
+    fn sized(size: i64) -> Sample {
+        let mut s = three(0, 5, 1, [100, 100, 100]);
+        for m in ["m1", "m2", "m3"] {
+            st(&mut s, m).db_size = size;
+            st(&mut s, m).db_size_in_use = size;
+        }
+        s
+    }
+
+    #[test]
+    fn quota_default_applies_without_member_or_flags() {
+        // 1.8 GB of the 2 GiB default: 84%.
+        let f = run(&[sized(1_800 * MB)]);
+        let f = only(&f, "db-near-quota");
+        assert_eq!(f.severity, Severity::Warning);
+        assert_eq!(f.members, ["m1", "m2", "m3"]);
+        contains(&f.evidence, "m1 1.8 GB of 2.1 GB quota (84%, etcd default)");
+    }
+
+    #[test]
+    fn quota_from_flags_critical_at_95_percent() {
+        let mut s = sized(960 * MB);
+        for m in &mut s.members {
+            m.quota_from_flags = Some(1_000 * MB);
+        }
+        let f = run(&[s]);
+        let f = only(&f, "db-near-quota");
+        assert_eq!(f.severity, Severity::Critical);
+        contains(
+            &f.evidence,
+            "m2 960 MB of 1.0 GB quota (96%, --quota-backend-bytes)",
+        );
+    }
+
+    #[test]
+    fn quota_reported_by_the_member_wins_over_flags() {
+        // 3.6 reports 8 GB; the (stale) flags say 1 GB: 960 MB is far from the real quota.
+        let mut s = sized(960 * MB);
+        for name in ["m1", "m2", "m3"] {
+            member(&mut s, name).quota_from_flags = Some(1_000 * MB);
+            st(&mut s, name).db_size_quota = 8_000 * MB;
+        }
+        assert_eq!(
+            codes(&run(std::slice::from_ref(&s))),
+            [("healthy", Severity::Ok)]
+        );
+        // At 85% of the reported quota: a warning naming where the quota came from.
+        for name in ["m1", "m2", "m3"] {
+            st(&mut s, name).db_size_quota = 1_130 * MB;
+        }
+        let f = run(&[s]);
+        let f = only(&f, "db-near-quota");
+        assert_eq!(f.severity, Severity::Warning);
+        contains(
+            &f.evidence,
+            "m3 960 MB of 1.1 GB quota (85%, reported by the member)",
+        );
+    }
+
+    #[test]
+    fn quota_mixed_levels_take_the_worst() {
+        let mut s = sized(960 * MB);
+        member(&mut s, "m1").quota_from_flags = Some(1_000 * MB); // 96%: critical
+        member(&mut s, "m2").quota_from_flags = Some(1_100 * MB); // 87%: warning
+        member(&mut s, "m3").quota_from_flags = Some(4_000 * MB); // 24%: fine
+        let f = run(&[s]);
+        let f = only(&f, "db-near-quota");
+        assert_eq!(f.severity, Severity::Critical);
+        assert_eq!(f.members, ["m1", "m2"]);
+    }
+
+    #[test]
+    fn nospace_alarm_is_critical() {
+        let mut s = three(0, 5, 1, [100, 100, 100]);
+        let alarm = Alarm {
+            member_id: 2,
+            alarm: AlarmKind::Nospace,
+        };
+        // Every member reports the cluster-wide alarm list: one finding, not three.
+        for m in &mut s.members {
+            m.alarms = vec![alarm.clone()];
+        }
+        let f = run(&[s]);
+        let f = only(&f, "alarm-nospace");
+        assert_eq!(f.severity, Severity::Critical);
+        assert_eq!(f.members, ["m2"]);
+        assert_eq!(f.evidence, "NOSPACE raised by m2 (2)");
+        contains(&f.hint, "alarm disarm");
+    }
+
+    #[test]
+    fn corrupt_alarm_from_an_unknown_member() {
+        let mut s = three(0, 5, 1, [100, 100, 100]);
+        s.members[0].alarms = vec![Alarm {
+            member_id: 0xabc,
+            alarm: AlarmKind::Corrupt,
+        }];
+        let f = run(&[s]);
+        let f = only(&f, "alarm-corrupt");
+        assert_eq!(f.severity, Severity::Critical);
+        assert!(f.members.is_empty());
+        assert_eq!(f.evidence, "CORRUPT raised by member abc");
+    }
+
+    #[test]
+    fn hash_mismatch_at_the_same_revision() {
+        let mut s = three(0, 5, 1, [100, 100, 100]);
+        member(&mut s, "m1").hash = Some((1200, 0xaaaa));
+        member(&mut s, "m2").hash = Some((1200, 0xaaaa));
+        member(&mut s, "m3").hash = Some((1200, 0xbbbb));
+        let f = run(&[s]);
+        let f = only(&f, "data-inconsistency");
+        assert_eq!(f.severity, Severity::Critical);
+        assert_eq!(f.members, ["m3"]);
+        assert_eq!(
+            f.evidence,
+            "at revision 1200: m1 0000aaaa, m2 0000aaaa, m3 0000bbbb"
+        );
+    }
+
+    #[test]
+    fn different_hashes_at_different_revisions_are_fine() {
+        let mut s = three(0, 5, 1, [100, 100, 100]);
+        member(&mut s, "m1").hash = Some((1200, 0xaaaa));
+        member(&mut s, "m2").hash = Some((1201, 0xbbbb));
+        assert_eq!(codes(&run(&[s])), [("healthy", Severity::Ok)]);
+    }
+
+    #[test]
+    fn slow_health_read() {
+        let mut s = three(0, 5, 1, [100, 100, 100]);
+        member(&mut s, "m2").health_took = Some(Duration::from_millis(1200));
+        member(&mut s, "m3").health_took = Some(Duration::from_millis(500)); // at threshold
+        let f = run(&[s]);
+        let f = only(&f, "slow-health");
+        assert_eq!(f.members, ["m2"]);
+        assert_eq!(f.evidence, "m2 health read took 1.2s");
+    }
+
+    /// m1..m3 voting plus learner m4 at `learner_index`.
+    fn with_learner(at: u64, index: u64, learner_index: u64) -> Sample {
+        let mut s = three(at, 5, 1, [index, index, index]);
+        s.members.push(up("m4", status(4, 1, 5, learner_index)));
+        for m in &mut s.members {
+            m.member_ids = Some(vec![1, 2, 3, 4]);
+            m.learner_ids = vec![4];
+        }
+        s
+    }
+
+    #[test]
+    fn learner_not_catching_up() {
+        let samples = [
+            with_learner(0, 10_000, 5_000),
+            with_learner(5, 10_400, 5_200),
+        ];
+        let f = run(&samples);
+        // Not a lagging voter, and not counted for quorum.
+        let f = only(&f, "learner-not-catching-up");
+        assert_eq!(f.severity, Severity::Warning);
+        assert_eq!(f.members, ["m4"]);
+        assert_eq!(
+            f.evidence,
+            "m4 5200 (leader 10400), lag 5000 → 5200 over 5s"
+        );
+        network_hint(f);
+    }
+
+    #[test]
+    fn learner_catching_up_is_healthy() {
+        let samples = [
+            with_learner(0, 10_000, 5_000),
+            with_learner(5, 10_400, 8_000),
+        ];
+        let f = run(&samples);
+        let f = only(&f, "healthy");
+        assert_eq!(f.title, "all 4 members healthy");
+    }
+
+    #[test]
+    fn most_severe_first_then_by_code() {
+        let mut s = three(0, 5, 1, [100, 100, 100]);
+        st(&mut s, "m3").version = "3.4.30".to_string();
+        st(&mut s, "m2").db_size_in_use = 10 * MB;
+        member(&mut s, "m1").hash = Some((50, 1));
+        member(&mut s, "m2").hash = Some((50, 2));
+        for m in &mut s.members {
+            m.alarms = vec![Alarm {
+                member_id: 1,
+                alarm: AlarmKind::Nospace,
+            }];
+        }
+        assert_eq!(
+            codes(&run(&[s])),
+            [
+                ("alarm-nospace", Severity::Critical),
+                ("data-inconsistency", Severity::Critical),
+                ("defrag-candidate", Severity::Warning),
+                ("version-skew", Severity::Warning),
+            ]
+        );
+    }
 }
