@@ -21,8 +21,6 @@ packet loss";
 
 /// All findings for the samples, most severe first (then by code). A cluster with nothing
 /// wrong gets a single `healthy` finding; no samples at all give an empty list.
-// Called by the compare/watch/doctor commands; until they land, only the tests call it.
-#[cfg_attr(not(test), allow(dead_code))]
 pub fn analyze(samples: &[Sample], t: &Thresholds) -> Vec<Finding> {
     let Some(ctx) = Ctx::new(samples, t) else {
         return Vec::new();

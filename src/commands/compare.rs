@@ -15,7 +15,12 @@ use std::time::Instant;
 
 const RED: &str = "\x1b[31m";
 
-pub async fn run(ctx: &Context, io: &mut Streams<'_>, s: &SamplingFlags, t: &Thresholds) -> Result<(), Error> {
+pub async fn run(
+    ctx: &Context,
+    io: &mut Streams<'_>,
+    s: &SamplingFlags,
+    t: &Thresholds,
+) -> Result<(), Error> {
     let format = ctx.format.unwrap_or(Format::Table);
     if !matches!(format, Format::Table | Format::Json) {
         return Err(Error::Unsupported("compare prints table or json".into()));
@@ -25,7 +30,11 @@ pub async fn run(ctx: &Context, io: &mut Streams<'_>, s: &SamplingFlags, t: &Thr
     let mut sampler = Sampler::new(ctx);
     let mut samples: Vec<Sample> = Vec::new();
     let start = Instant::now();
-    let limit = if s.watch { u32::MAX } else { s.samples.unwrap_or(1).max(1) };
+    let limit = if s.watch {
+        u32::MAX
+    } else {
+        s.samples.unwrap_or(1).max(1)
+    };
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     for n in 0..limit {
@@ -52,7 +61,12 @@ pub async fn run(ctx: &Context, io: &mut Streams<'_>, s: &SamplingFlags, t: &Thr
                 if tty {
                     write!(io.out, "\x1b[H\x1b[2J")?;
                 }
-                writeln!(io.out, "sample {} at {:.1}s", n + 1, samples.last().map_or(0.0, |x| x.at.as_secs_f64()))?;
+                writeln!(
+                    io.out,
+                    "sample {} at {:.1}s",
+                    n + 1,
+                    samples.last().map_or(0.0, |x| x.at.as_secs_f64())
+                )?;
                 print_table(io, &samples, color)?;
                 print_findings(io, &findings)?;
             }
@@ -96,8 +110,22 @@ fn most_common<T: Ord + Clone>(items: impl Iterator<Item = T>) -> Option<T> {
 }
 
 const HEADER: [&str; 16] = [
-    "endpoint", "ID", "leader", "term", "raft index", "lag", "applied", "apply lag", "revision",
-    "version", "db size", "in use", "hash", "alarms", "members", "errors",
+    "endpoint",
+    "ID",
+    "leader",
+    "term",
+    "raft index",
+    "lag",
+    "applied",
+    "apply lag",
+    "revision",
+    "version",
+    "db size",
+    "in use",
+    "hash",
+    "alarms",
+    "members",
+    "errors",
 ];
 
 /// Rows for the last sample, and which cells disagree with the rest.
@@ -105,7 +133,9 @@ fn rows(samples: &[Sample]) -> (Vec<Vec<String>>, Vec<Vec<bool>>) {
     let Some(last) = samples.last() else {
         return (vec![], vec![]);
     };
-    let hashed = samples.iter().find(|s| s.members.iter().any(|m| m.hash.is_some()));
+    let hashed = samples
+        .iter()
+        .find(|s| s.members.iter().any(|m| m.hash.is_some()));
     let top = leader_index(last).unwrap_or(0);
     let ok = || last.members.iter().filter_map(|m| m.status.as_ref().ok());
     let leader = most_common(ok().map(|s| s.leader));
@@ -128,7 +158,10 @@ fn rows(samples: &[Sample]) -> (Vec<Vec<String>>, Vec<Vec<bool>>) {
                 let alarms: Vec<&str> = m.alarms.iter().map(|a| a.alarm.name()).collect();
                 let cells: [(String, bool); 15] = [
                     (format!("{:x}", s.header.member_id), false),
-                    (format!("{:x}", s.leader), Some(s.leader) != leader || s.leader == 0),
+                    (
+                        format!("{:x}", s.leader),
+                        Some(s.leader) != leader || s.leader == 0,
+                    ),
                     (s.raft_term.to_string(), Some(s.raft_term) != term),
                     (s.raft_index.to_string(), lag > 0),
                     (lag.to_string(), lag > 0),
@@ -139,7 +172,8 @@ fn rows(samples: &[Sample]) -> (Vec<Vec<String>>, Vec<Vec<bool>>) {
                     (humanize::bytes(s.db_size as u64), false),
                     (humanize::bytes(s.db_size_in_use as u64), false),
                     (
-                        hash.map(|(rev, h)| format!("{h}@{rev}")).unwrap_or_default(),
+                        hash.map(|(rev, h)| format!("{h}@{rev}"))
+                            .unwrap_or_default(),
                         hash.is_some_and(|(_, h)| Some(h) != common_hash),
                     ),
                     (alarms.join(","), !alarms.is_empty()),
@@ -197,18 +231,35 @@ fn print_table(io: &mut Streams, samples: &[Sample], color: bool) -> std::io::Re
 /// Per member over the run: entries per second, lag trend, term and leader changes, and
 /// reachability changes.
 fn progress(samples: &[Sample]) -> ([&'static str; 6], Vec<Vec<String>>) {
-    let header = ["endpoint", "entries/s", "lag first→last", "term changes", "leader changes", "reachability"];
+    let header = [
+        "endpoint",
+        "entries/s",
+        "lag first→last",
+        "term changes",
+        "leader changes",
+        "reachability",
+    ];
     let last = &samples[samples.len() - 1];
     let rows = (0..last.members.len())
         .map(|i| {
-            let series: Vec<&MemberSample> = samples.iter().filter_map(|s| s.members.get(i)).collect();
+            let series: Vec<&MemberSample> =
+                samples.iter().filter_map(|s| s.members.get(i)).collect();
             let answered: Vec<(&Sample, &crate::etcd::Status)> = samples
                 .iter()
-                .filter_map(|s| s.members.get(i).and_then(|m| m.status.as_ref().ok()).map(|st| (s, st)))
+                .filter_map(|s| {
+                    s.members
+                        .get(i)
+                        .and_then(|m| m.status.as_ref().ok())
+                        .map(|st| (s, st))
+                })
                 .collect();
             let rate = match (answered.first(), answered.last()) {
                 (Some((s0, a)), Some((s1, b))) if s1.at > s0.at => {
-                    format!("{:.1}", (b.raft_index.saturating_sub(a.raft_index)) as f64 / (s1.at - s0.at).as_secs_f64())
+                    format!(
+                        "{:.1}",
+                        (b.raft_index.saturating_sub(a.raft_index)) as f64
+                            / (s1.at - s0.at).as_secs_f64()
+                    )
                 }
                 _ => String::new(),
             };
@@ -224,7 +275,11 @@ fn progress(samples: &[Sample]) -> ([&'static str; 6], Vec<Vec<String>>) {
                 _ => String::new(),
             };
             let changes = |f: fn(&crate::etcd::Status) -> u64| {
-                answered.windows(2).filter(|w| f(w[0].1) != f(w[1].1)).count().to_string()
+                answered
+                    .windows(2)
+                    .filter(|w| f(w[0].1) != f(w[1].1))
+                    .count()
+                    .to_string()
             };
             let mut reach = Vec::new();
             for w in series.windows(2).zip(samples.windows(2)) {
@@ -236,7 +291,11 @@ fn progress(samples: &[Sample]) -> ([&'static str; 6], Vec<Vec<String>>) {
                 }
             }
             let reach = if reach.is_empty() {
-                if series.iter().all(|m| m.status.is_ok()) { "ok".into() } else { "down".into() }
+                if series.iter().all(|m| m.status.is_ok()) {
+                    "ok".into()
+                } else {
+                    "down".into()
+                }
             } else {
                 reach.join(", ")
             };
@@ -294,7 +353,10 @@ pub fn report(samples: &[Sample], findings: &[Finding]) -> serde_json::Value {
             .map(|r| {
                 let mut o = serde_json::Map::new();
                 for (h, c) in header.iter().zip(r) {
-                    o.insert(h.replace([' ', '/'], "_").replace('→', "_to_"), serde_json::Value::String(c.clone()));
+                    o.insert(
+                        h.replace([' ', '/'], "_").replace('→', "_to_"),
+                        serde_json::Value::String(c.clone()),
+                    );
                 }
                 serde_json::Value::Object(o)
             })

@@ -11,7 +11,12 @@ use crate::error::Error;
 use crate::output::{Format, Streams, go};
 use std::time::Instant;
 
-pub async fn run(ctx: &Context, io: &mut Streams<'_>, s: &SamplingFlags, t: &Thresholds) -> Result<(), Error> {
+pub async fn run(
+    ctx: &Context,
+    io: &mut Streams<'_>,
+    s: &SamplingFlags,
+    t: &Thresholds,
+) -> Result<(), Error> {
     let mut sampler = Sampler::new(ctx);
     let start = Instant::now();
     let mut samples = Vec::new();
@@ -23,16 +28,28 @@ pub async fn run(ctx: &Context, io: &mut Streams<'_>, s: &SamplingFlags, t: &Thr
         samples.push(sampler.sample(i == 0).await);
     }
     let findings = analyze(&samples, t);
-    let worst = findings.iter().map(|f| f.severity).max().unwrap_or(Severity::Ok);
+    let worst = findings
+        .iter()
+        .map(|f| f.severity)
+        .max()
+        .unwrap_or(Severity::Ok);
     if ctx.format == Some(Format::Json) {
         let mut r = report(&samples, &findings);
         r["found_by"] = ctx.found_by.clone().into();
-        r["credentials"] = ctx.credentials.clone().unwrap_or_else(|| "none".into()).into();
+        r["credentials"] = ctx
+            .credentials
+            .clone()
+            .unwrap_or_else(|| "none".into())
+            .into();
         r["severity"] = serde_json::to_value(worst).unwrap_or_default();
         writeln!(io.out, "{}", go::json(&r))?;
     } else {
         let members = ctx.cluster.targets.len();
-        writeln!(io.out, "etcd doctor: {members} members found by {}", ctx.found_by)?;
+        writeln!(
+            io.out,
+            "etcd doctor: {members} members found by {}",
+            ctx.found_by
+        )?;
         writeln!(
             io.out,
             "credentials: {}; {} samples {} apart",

@@ -32,14 +32,15 @@ impl<'a> Sampler<'a> {
         let slots = self.conns.iter_mut().zip(&ctx.cluster.targets);
         let members = join_all(slots.map(|(slot, target)| async move {
             let endpoint = target.endpoint.display.clone();
+            let deadline = tokio::time::Instant::now() + bound;
             let run = async {
                 if slot.is_none() {
                     *slot = Some(ctx.cluster.connect(target).await?);
                 }
                 let conn = slot.as_mut().expect("connected above");
-                one_member(conn, endpoint.clone()).await
+                one_member(conn, endpoint.clone(), deadline).await
             };
-            match tokio::time::timeout(bound, run).await {
+            match tokio::time::timeout_at(deadline, run).await {
                 Ok(Ok(m)) => m,
                 Ok(Err(e)) => unreachable(endpoint, e),
                 Err(_) => unreachable(endpoint, EndpointError::DeadlineExceeded),
@@ -97,13 +98,32 @@ fn unreachable(endpoint: String, e: EndpointError) -> MemberSample {
     }
 }
 
-/// Status first (it is what every finding needs), then the member's views and a timed read.
-async fn one_member(conn: &mut Conn, endpoint: String) -> Result<MemberSample, EndpointError> {
+/// Status first (it is what every finding needs), then the member's views and a timed read,
+/// each of which may run out of time without losing the status (a quorum read hangs during an
+/// election, while status still answers).
+async fn one_member(
+    conn: &mut Conn,
+    endpoint: String,
+    deadline: tokio::time::Instant,
+) -> Result<MemberSample, EndpointError> {
     let status = conn.status().await?;
-    let list = conn.member_list().await.ok();
-    let alarms = conn.alarms().await.map(|a| a.alarms).unwrap_or_default();
-    let (health, _) = conn.health(AlarmCheck::Never).await;
-    let mut member_ids: Option<Vec<u64>> = list.as_ref().map(|l| l.members.iter().map(|m| m.id).collect());
+    let list = tokio::time::timeout_at(deadline, conn.member_list())
+        .await
+        .ok()
+        .and_then(Result::ok);
+    let alarms = tokio::time::timeout_at(deadline, conn.alarms())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .map(|a| a.alarms)
+        .unwrap_or_default();
+    let health = tokio::time::timeout_at(deadline, conn.health(AlarmCheck::Never))
+        .await
+        .map(|(h, _)| h)
+        .unwrap_or_default();
+    let mut member_ids: Option<Vec<u64>> = list
+        .as_ref()
+        .map(|l| l.members.iter().map(|m| m.id).collect());
     if let Some(ids) = member_ids.as_mut() {
         ids.sort_unstable();
     }
@@ -112,11 +132,21 @@ async fn one_member(conn: &mut Conn, endpoint: String) -> Result<MemberSample, E
         status: Ok(status),
         member_ids,
         learner_ids: list
-            .map(|l| l.members.iter().filter(|m| m.is_learner).map(|m| m.id).collect())
+            .map(|l| {
+                l.members
+                    .iter()
+                    .filter(|m| m.is_learner)
+                    .map(|m| m.id)
+                    .collect()
+            })
             .unwrap_or_default(),
         alarms,
         hash: None,
-        health_took: if health.error.is_none() { health.took } else { None },
+        health_took: if health.error.is_none() {
+            health.took
+        } else {
+            None
+        },
         quota_from_flags: None,
     })
 }

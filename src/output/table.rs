@@ -72,9 +72,7 @@ pub fn write_painted(
                     .and_then(|c| c.get(i))
                     .map_or("", String::as_str);
                 match paint(r, col) {
-                    Some(colour) => {
-                        line.push_str(&format!(" {colour}{text:>w$}\x1b[0m |", w = *w))
-                    }
+                    Some(colour) => line.push_str(&format!(" {colour}{text:>w$}\x1b[0m |", w = *w)),
                     None => line.push_str(&format!(" {text:>w$} |", w = *w)),
                 }
             }
