@@ -63,8 +63,49 @@ fn main() {
             s.port_forward_sessions
         );
     }
+    let mut compare_lines = Vec::new();
+    if want("compare") {
+        // compare --samples 5 --interval 1s on 5 members: bounded by 5 × interval + 0.5 s, and
+        // one connection per member for the run (counted as port-forward sessions at the API).
+        let lab = Lab::start(5);
+        let (api, kubeconfig) = fake_api(&lab);
+        let mut walls = Vec::new();
+        let mut per_run = Vec::new();
+        for _ in 0..3 {
+            let before = api.stats();
+            let start = std::time::Instant::now();
+            let out = Command::new(PLUGIN)
+                .arg(format!("--kubeconfig={}", kubeconfig.display()))
+                .arg("--via=port-forward")
+                .args(lab.tls_flags())
+                .args(["compare", "--samples=5", "--interval=1s", "-w", "json"])
+                .output()
+                .expect("run compare");
+            walls.push(start.elapsed().as_secs_f64());
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let after = api.stats();
+            let sessions: Vec<u64> = after
+                .port_forward_sessions
+                .iter()
+                .map(|(k, v)| v - before.port_forward_sessions.get(k).copied().unwrap_or(0))
+                .collect();
+            per_run.push(sessions);
+        }
+        walls.sort_by(f64::total_cmp);
+        compare_lines.push(format!(
+            "compare --samples 5 --interval 1s, 5 members via port-forward: median {:.2} s over 3 runs (bound 5.5 s); port-forward connections per member per run: {:?}",
+            walls[1], per_run
+        ));
+    }
     let size = std::fs::metadata(PLUGIN).map(|m| m.len()).unwrap_or(0);
     println!("\n{}", report.join("\n"));
+    for l in &compare_lines {
+        println!("\n{l}");
+    }
     println!(
         "\nrelease binary ({}): {:.1} MB ({} bytes)",
         PLUGIN,
@@ -129,29 +170,7 @@ fn port_forward_case(lab: &Lab, kubeconfig: &std::path::Path) -> Case {
 }
 
 fn fake_api(lab: &Lab) -> (common::fakeapi::FakeApi, std::path::PathBuf) {
-    use common::fakeapi::{FakeApi, FakeApiConfig, mirror_pod, node, rewrite_addresses};
-    let manifest = include_str!("../tests/fixtures/distros/kubeadm-etcd-pod.yaml");
-    let mut cfg = FakeApiConfig {
-        tokens: vec![("bench".into(), "admin".into())],
-        ..Default::default()
-    };
-    for (i, m) in lab.members.iter().enumerate() {
-        let pod = mirror_pod(
-            &rewrite_addresses(manifest, &m.ip),
-            &format!("cp-{}", i + 1),
-            &m.ip,
-        );
-        cfg.pod_ips.push((
-            (
-                "kube-system".into(),
-                pod.metadata.name.clone().unwrap_or_default(),
-            ),
-            m.ip.clone(),
-        ));
-        cfg.pods.push(pod);
-        cfg.nodes.push(node(&format!("cp-{}", i + 1), &m.ip));
-    }
-    let api = FakeApi::start(cfg);
+    let api = common::fakeapi::FakeApi::start(common::kubeadm_api_config(lab, "bench"));
     let path = lab.dir.path().join("kubeconfig");
     api.write_kubeconfig(&path, "bench", "bench");
     (api, path)

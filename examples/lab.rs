@@ -8,7 +8,7 @@
 mod common;
 
 use common::Lab;
-use common::fakeapi::{FakeApi, FakeApiConfig, mirror_pod, node, rewrite_addresses};
+use common::fakeapi::FakeApi;
 use std::io::BufRead;
 
 fn main() {
@@ -18,41 +18,7 @@ fn main() {
         .unwrap_or(3);
     eprintln!("starting {members} etcd members…");
     let lab = Lab::start(members);
-    let manifest = include_str!("../tests/fixtures/distros/kubeadm-etcd-pod.yaml");
-    let mut cfg = FakeApiConfig {
-        tokens: vec![("lab-token".into(), "admin".into())],
-        ..Default::default()
-    };
-    for (i, m) in lab.members.iter().enumerate() {
-        let node_name = format!("cp-{}", i + 1);
-        let pod = mirror_pod(&rewrite_addresses(manifest, &m.ip), &node_name, &m.ip);
-        let key = (
-            "kube-system".to_string(),
-            pod.metadata.name.clone().unwrap_or_default(),
-        );
-        let p = &lab.pki;
-        cfg.pod_ips.push((key.clone(), m.ip.clone()));
-        cfg.exec_rewrites.push((
-            key,
-            vec![
-                (
-                    "/etc/kubernetes/pki/etcd/ca.crt".into(),
-                    p.ca.display().to_string(),
-                ),
-                (
-                    "/etc/kubernetes/pki/etcd/healthcheck-client.crt".into(),
-                    p.client_cert.display().to_string(),
-                ),
-                (
-                    "/etc/kubernetes/pki/etcd/healthcheck-client.key".into(),
-                    p.client_key.display().to_string(),
-                ),
-                ("127.0.0.1".into(), m.ip.clone()),
-            ],
-        ));
-        cfg.pods.push(pod);
-        cfg.nodes.push(node(&node_name, &m.ip));
-    }
+    let cfg = common::kubeadm_api_config(&lab, "lab-token");
     let api = FakeApi::start(cfg);
     let kubeconfig = lab.dir.path().join("kubeconfig");
     api.write_kubeconfig(&kubeconfig, "lab", "lab-token");

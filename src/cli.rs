@@ -20,8 +20,14 @@ within --dial-timeout + --command-timeout however many members hang;
 the error under ERRORS), besides etcdctl's stderr line and exit status 1: a dead member is \
 shown, not hidden.
 
-Exit status: 0 ok, 1 a member failed or the cluster is unhealthy, 4 unsupported output format, \
-128 bad arguments or unusable certificate files.";
+Without --endpoints, the members are found through the kubeconfig (etcd pods, or kube-apiserver's \
+--etcd-servers) and reached directly, through a port-forward, or by running etcdctl in the etcd \
+pod (see --via and `kubectl etcd endpoints`).
+
+Exit status: 0 ok, 1 a member failed or the cluster is unhealthy, 3 kubeconfig or context \
+problem, 4 unsupported output format, 5 no etcd members found, 6 API server unreachable, \
+7 unauthorized, 8 forbidden, 128 bad arguments or unusable certificate files; doctor: 1 warning, \
+2 critical.";
 
 #[derive(Debug, Parser)]
 #[command(

@@ -216,3 +216,29 @@ fn nospace_is_a_critical_alarm_and_unhealthy_for_35() {
         "{err}"
     );
 }
+
+#[test]
+fn watch_appends_when_piped_and_ctrl_c_ends_it_cleanly() {
+    let lab = Lab::start(1);
+    let child = plugin(&lab)
+        .args(["compare", "--watch", "--interval=300ms", "--no-color"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_clean_stderr(&String::from_utf8_lossy(&out.stderr));
+    let samples = text.lines().filter(|l| l.starts_with("sample ")).count();
+    assert!(samples >= 3, "appended samples: {text}");
+    assert!(!text.contains("\x1b["), "no terminal codes when piped");
+}

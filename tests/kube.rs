@@ -53,26 +53,6 @@ impl Kube {
     }
 }
 
-/// Pod files the exec route's etcdctl sees, mapped to the lab's.
-fn kubeadm_rewrites(lab: &Lab, ip: &str) -> Vec<(String, String)> {
-    let p = &lab.pki;
-    vec![
-        (
-            "/etc/kubernetes/pki/etcd/ca.crt".into(),
-            p.ca.display().to_string(),
-        ),
-        (
-            "/etc/kubernetes/pki/etcd/healthcheck-client.crt".into(),
-            p.client_cert.display().to_string(),
-        ),
-        (
-            "/etc/kubernetes/pki/etcd/healthcheck-client.key".into(),
-            p.client_key.display().to_string(),
-        ),
-        ("127.0.0.1".into(), ip.to_string()),
-    ]
-}
-
 fn start(lab: Lab, layout: &str, tweak: impl FnOnce(&Lab, &mut FakeApiConfig)) -> Kube {
     let mut cfg = FakeApiConfig {
         tokens: vec![(TOKEN.into(), "admin".into())],
@@ -89,7 +69,7 @@ fn start(lab: Lab, layout: &str, tweak: impl FnOnce(&Lab, &mut FakeApiConfig)) -
         let pod = mirror_pod(&rewrite_addresses(&manifest, &m.ip), &node_name, &m.ip);
         let name = pod.metadata.name.clone().unwrap();
         cfg.pod_ips.push(((ns.into(), name.clone()), m.ip.clone()));
-        let mut rewrites = kubeadm_rewrites(&lab, &m.ip);
+        let mut rewrites = lab.kubeadm_exec_rewrites(&m.ip);
         if layout == "rke2" {
             let p = &lab.pki;
             let dir = "/var/lib/rancher/rke2/server/tls/etcd/";

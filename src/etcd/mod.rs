@@ -132,6 +132,21 @@ impl Cluster {
         })))
     }
 
+    /// `f` on every member at once, each over its own connection, yielding in target order.
+    fn runs<'a, T, F, Fut>(
+        &'a self,
+        f: &'a F,
+    ) -> FuturesOrdered<impl Future<Output = Result<T, EndpointError>> + 'a>
+    where
+        F: Fn(Conn) -> Fut,
+        Fut: Future<Output = Result<T, EndpointError>> + 'a,
+    {
+        self.targets
+            .iter()
+            .map(move |t| async move { f(self.connect(t).await?).await })
+            .collect()
+    }
+
     /// Runs `f` against every member at once and returns the results in target order.
     /// Each member gets its own connection; none waits for another.
     pub async fn each<T, F, Fut>(&self, f: F) -> Vec<Result<T, EndpointError>>
@@ -139,15 +154,7 @@ impl Cluster {
         F: Fn(Conn) -> Fut,
         Fut: Future<Output = Result<T, EndpointError>>,
     {
-        let runs: FuturesOrdered<_> = self
-            .targets
-            .iter()
-            .map(|t| {
-                let f = &f;
-                async move { f(self.connect(t).await?).await }
-            })
-            .collect();
-        runs.collect().await
+        self.runs(&f).collect().await
     }
 
     /// Asks members for a cluster-wide answer (member list, alarms): all at once, and the first
@@ -157,14 +164,7 @@ impl Cluster {
         F: Fn(Conn) -> Fut,
         Fut: Future<Output = Result<T, EndpointError>>,
     {
-        let mut runs: FuturesOrdered<_> = self
-            .targets
-            .iter()
-            .map(|t| {
-                let f = &f;
-                async move { f(self.connect(t).await?).await }
-            })
-            .collect();
+        let mut runs = self.runs(&f);
         let mut last = EndpointError::Other("no endpoints".into());
         while let Some(r) = runs.next().await {
             match r {

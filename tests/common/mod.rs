@@ -6,6 +6,35 @@
 
 pub mod fakeapi;
 
+/// The lab's members as a kubeadm cluster behind the fake API server: mirror pods from the real
+/// kubeadm manifest (addresses rewritten to the members'), nodes, port-forward targets, and the
+/// pod files the exec route's etcdctl sees mapped to the lab's certificates.
+pub fn kubeadm_api_config(lab: &Lab, token: &str) -> fakeapi::FakeApiConfig {
+    let manifest = include_str!("../fixtures/distros/kubeadm-etcd-pod.yaml");
+    let mut cfg = fakeapi::FakeApiConfig {
+        tokens: vec![(token.into(), "admin".into())],
+        ..Default::default()
+    };
+    for (i, m) in lab.members.iter().enumerate() {
+        let node_name = format!("cp-{}", i + 1);
+        let pod = fakeapi::mirror_pod(
+            &fakeapi::rewrite_addresses(manifest, &m.ip),
+            &node_name,
+            &m.ip,
+        );
+        let key = (
+            "kube-system".to_string(),
+            pod.metadata.name.clone().unwrap_or_default(),
+        );
+        cfg.pod_ips.push((key.clone(), m.ip.clone()));
+        cfg.exec_rewrites
+            .push((key, lab.kubeadm_exec_rewrites(&m.ip)));
+        cfg.pods.push(pod);
+        cfg.nodes.push(fakeapi::node(&node_name, &m.ip));
+    }
+    cfg
+}
+
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose, SanType,
@@ -264,6 +293,27 @@ impl Lab {
         c.arg(format!("--endpoints={}", self.endpoints()))
             .args(self.tls_flags());
         c
+    }
+
+    /// kubeadm's pod-side certificate paths (and 127.0.0.1 inside a hostNetwork pod) mapped to
+    /// the lab's, for the exec route.
+    pub fn kubeadm_exec_rewrites(&self, ip: &str) -> Vec<(String, String)> {
+        let p = &self.pki;
+        vec![
+            (
+                "/etc/kubernetes/pki/etcd/ca.crt".into(),
+                p.ca.display().to_string(),
+            ),
+            (
+                "/etc/kubernetes/pki/etcd/healthcheck-client.crt".into(),
+                p.client_cert.display().to_string(),
+            ),
+            (
+                "/etc/kubernetes/pki/etcd/healthcheck-client.key".into(),
+                p.client_key.display().to_string(),
+            ),
+            ("127.0.0.1".into(), ip.to_string()),
+        ]
     }
 
     /// The real etcdctl against the same members.
