@@ -144,6 +144,8 @@ fn rows(samples: &[Sample]) -> (Vec<Vec<String>>, Vec<Vec<bool>>) {
     let view = most_common(last.members.iter().filter_map(|m| m.member_ids.clone()));
     let hash_of = |i: usize| hashed.and_then(|h| h.members.get(i)).and_then(|m| m.hash);
     let common_hash = most_common((0..last.members.len()).filter_map(hash_of).map(|(_, h)| h));
+    // Alarms are cluster-wide (asked once per sample); each row shows those its member raised.
+    let raised: Vec<&crate::etcd::Alarm> = last.members.iter().flat_map(|m| &m.alarms).collect();
     let mut rows = Vec::new();
     let mut marks = Vec::new();
     for (i, m) in last.members.iter().enumerate() {
@@ -155,7 +157,11 @@ fn rows(samples: &[Sample]) -> (Vec<Vec<String>>, Vec<Vec<bool>>) {
                 let apply_lag = s.raft_index.saturating_sub(s.raft_applied_index);
                 let hash = hash_of(i);
                 let agrees = m.member_ids.as_ref().map(|ids| Some(ids) == view.as_ref());
-                let alarms: Vec<&str> = m.alarms.iter().map(|a| a.alarm.name()).collect();
+                let alarms: Vec<&str> = raised
+                    .iter()
+                    .filter(|a| a.member_id == s.header.member_id)
+                    .map(|a| a.alarm.name())
+                    .collect();
                 let cells: [(String, bool); 15] = [
                     (format!("{:x}", s.header.member_id), false),
                     (

@@ -48,6 +48,7 @@ impl<'a> Sampler<'a> {
         }))
         .await;
         let mut sample = Sample { at, members };
+        self.alarms(&mut sample).await;
         if hash {
             self.hash(&mut sample).await;
         }
@@ -55,6 +56,20 @@ impl<'a> Sampler<'a> {
             m.quota_from_flags = t.quota_backend_bytes;
         }
         sample
+    }
+
+    /// Alarms are cluster-wide, and etcd serves even an alarm *list* through raft (one log
+    /// entry per call), so ask one answering member per sample, not every member.
+    async fn alarms(&mut self, sample: &mut Sample) {
+        let bound = self.ctx.cluster.command_timeout;
+        let first = sample.members.iter().position(|m| m.status.is_ok());
+        let Some((i, conn)) = first.and_then(|i| Some((i, self.conns.get_mut(i)?.as_mut()?)))
+        else {
+            return;
+        };
+        if let Ok(Ok(a)) = tokio::time::timeout(bound, conn.alarms()).await {
+            sample.members[i].alarms = a.alarms;
+        }
     }
 
     /// HashKV on every member at one common revision: the only way to see diverged data.
@@ -98,7 +113,7 @@ fn unreachable(endpoint: String, e: EndpointError) -> MemberSample {
     }
 }
 
-/// Status first (it is what every finding needs), then the member's views and a timed read,
+/// Status first (it is what every finding needs), then the member's view and a timed read,
 /// each of which may run out of time without losing the status (a quorum read hangs during an
 /// election, while status still answers).
 async fn one_member(
@@ -111,12 +126,6 @@ async fn one_member(
         .await
         .ok()
         .and_then(Result::ok);
-    let alarms = tokio::time::timeout_at(deadline, conn.alarms())
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .map(|a| a.alarms)
-        .unwrap_or_default();
     let health = tokio::time::timeout_at(deadline, conn.health(AlarmCheck::Never))
         .await
         .map(|(h, _)| h)
@@ -140,7 +149,7 @@ async fn one_member(
                     .collect()
             })
             .unwrap_or_default(),
-        alarms,
+        alarms: vec![],
         hash: None,
         health_took: if health.error.is_none() {
             health.took

@@ -91,6 +91,22 @@ pub struct Options {
     /// Server certificates without the member's own address (only localhost and 127.0.0.1),
     /// for name-mismatch cases. One member only: peers could not verify each other.
     pub omit_ip_san: bool,
+    /// Members on these addresses, each run inside the given network namespace (made by the
+    /// test), instead of a loopback block; clients then run in `client_netns`.
+    pub placed: Option<Vec<(String, String)>>,
+    pub client_netns: Option<String>,
+}
+
+/// `program` run inside `netns` when one is given (`ip netns exec` execs it: same PID).
+fn in_netns(netns: Option<&str>, program: &str) -> Command {
+    match netns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns, program]);
+            c
+        }
+        None => Command::new(program),
+    }
 }
 
 pub struct Lab {
@@ -183,8 +199,13 @@ impl Lab {
             .tempdir()
             .expect("tempdir");
         let d = dir.path();
-        let base = free_block(n);
-        let ips: Vec<String> = (1..=n).map(|i| format!("{base}.{i}")).collect();
+        let ips: Vec<String> = match &opts.placed {
+            Some(placed) => placed.iter().map(|(ip, _)| ip.clone()).collect(),
+            None => {
+                let base = free_block(n);
+                (1..=n).map(|i| format!("{base}.{i}")).collect()
+            }
+        };
 
         let (ca_params, ca_key, ca_pem) = ca("etcd-ca");
         let ca_key_pem = ca_key.serialize_pem();
@@ -222,7 +243,8 @@ impl Lab {
             let cert = write(&d.join(format!("{name}.crt")), &cert);
             let key = write(&d.join(format!("{name}.key")), &key);
             let log = d.join(format!("{name}.log"));
-            let mut cmd = Command::new("etcd");
+            let netns = opts.placed.as_ref().map(|p| p[i].1.as_str());
+            let mut cmd = in_netns(netns, "etcd");
             cmd.arg(format!("--name={name}"))
                 .arg(format!("--data-dir={}", d.join(&name).display()))
                 .arg(format!("--listen-client-urls=https://{ip}:2379"))
@@ -289,7 +311,16 @@ impl Lab {
 
     /// The plugin with the lab's endpoints and TLS flags, and no stray environment.
     pub fn plugin(&self) -> Command {
-        let mut c = bare_plugin();
+        let mut c = match &self.opts.client_netns {
+            Some(ns) => {
+                let mut c = in_netns(Some(ns), PLUGIN);
+                clear_env(&mut c);
+                c.env_remove("ETCDCTL_API")
+                    .env("KUBECONFIG", "/nonexistent/kubeconfig");
+                c
+            }
+            None => bare_plugin(),
+        };
         c.arg(format!("--endpoints={}", self.endpoints()))
             .args(self.tls_flags());
         c
@@ -324,7 +355,7 @@ impl Lab {
     /// The real etcdctl against the given endpoints (pflag appends repeated --endpoints, so
     /// they cannot be overridden later).
     pub fn etcdctl_at(&self, endpoints: &str) -> Command {
-        let mut c = Command::new("etcdctl");
+        let mut c = in_netns(self.opts.client_netns.as_deref(), "etcdctl");
         clear_env(&mut c);
         c.arg(format!("--endpoints={endpoints}"))
             .args(self.tls_flags());
