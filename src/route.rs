@@ -154,8 +154,13 @@ async fn forward(
 /// Happy eyeballs between the advertised address and a port-forward.
 async fn race(ep: &Endpoint, pods: &kube::Api<Pod>, pod: &str, port: u16) -> io::Result<Opened> {
     let direct = dial(ep);
+    // The port-forward starts when direct's head start is over, or at once if direct failed.
+    let direct_failed = tokio::sync::Notify::new();
     let forwarded = async {
-        tokio::time::sleep(HEAD_START).await;
+        tokio::select! {
+            _ = tokio::time::sleep(HEAD_START) => {}
+            _ = direct_failed.notified() => {}
+        }
         forward(pods, pod, port).await
     };
     tokio::pin!(direct, forwarded);
@@ -164,7 +169,10 @@ async fn race(ep: &Endpoint, pods: &kube::Api<Pod>, pod: &str, port: u16) -> io:
         tokio::select! {
             r = &mut direct, if direct_err.is_none() => match r {
                 Ok(io) => return Ok(Opened { io, forward_error: None, via: "direct", notes: vec![] }),
-                Err(e) => direct_err = Some(e),
+                Err(e) => {
+                    direct_err = Some(e);
+                    direct_failed.notify_one();
+                }
             },
             r = &mut forwarded, if forward_err.is_none() => match r {
                 Ok((io, forward_error)) => {

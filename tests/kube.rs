@@ -517,3 +517,36 @@ fn kubeconfig_files_contexts_and_exec_plugins() {
         std::fs::read_to_string(&execcfg).unwrap()
     );
 }
+
+#[test]
+fn auto_falls_back_to_port_forward_when_the_advertised_address_refuses() {
+    // The member advertises 127.0.0.2, where nothing listens (its certificate carries it);
+    // the API server still forwards into the member's real address.
+    let k = start(Lab::start(1), "kubeadm", |lab, cfg| {
+        let ip = &lab.members[0].ip;
+        let manifest = rewrite_addresses(&fixture("kubeadm-etcd-pod.yaml"), "127.0.0.2");
+        let pod = mirror_pod(&manifest, "cp-1", "127.0.0.2");
+        cfg.pods = vec![pod];
+        cfg.pod_ips = vec![(("kube-system".into(), "etcd-cp-1".into()), ip.clone())];
+    });
+    let start = std::time::Instant::now();
+    let (out, err, code, _) = run(k.with_certs().args(["endpoints", "-w", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["endpoint"], "https://127.0.0.2:2379", "{out}");
+    assert_eq!(v[0]["route"], "port-forward", "{out}");
+    assert_eq!(
+        v[0]["notes"], "direct: dial tcp 127.0.0.2:2379: connect: connection refused",
+        "{out}"
+    );
+    // A refused direct dial does not make the port-forward wait for its head start, let alone
+    // for the dial timeout.
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    let (out, err, code, _) = run(k.with_certs().args(["status", "-w", "simple"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("https://127.0.0.2:2379, "), "{out}");
+}

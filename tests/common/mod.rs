@@ -234,10 +234,12 @@ impl Lab {
         for (i, ip) in ips.iter().enumerate() {
             let name = format!("m{}", i + 1);
             // kubeadm's server certificates carry localhost and 127.0.0.1 too.
+            // 127.0.0.2 too: kube tests advertise it (nothing listens there) to see the route
+            // race fall back to port-forward.
             let sans: &[&str] = if opts.omit_ip_san {
                 &["127.0.0.1"]
             } else {
-                &[ip, "127.0.0.1"]
+                &[ip, "127.0.0.1", "127.0.0.2"]
             };
             let (cert, key) = leaf(&issuer, &name, sans, true);
             let cert = write(&d.join(format!("{name}.crt")), &cert);
