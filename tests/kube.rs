@@ -197,6 +197,25 @@ fn with_no_credentials_auto_takes_exec_and_says_why() {
         )
     );
     assert_same_as_direct(&k, || k.plugin(), &["status", "-w", "table"]);
+
+    // -n/-l say where to look; nothing there is one clear line and exit 5.
+    let (out, err, code, _) = run(k.plugin().args([
+        "-n",
+        "kube-system",
+        "-l",
+        "component=etcd",
+        "status",
+        "-w",
+        "simple",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with(&format!("https://{ip}:2379, ")), "{out}");
+    let (_, err, code, _) = run(k.plugin().args(["-l", "tier=nope", "status"]));
+    assert_eq!((code, err.lines().count()), (5, 1), "{err}");
+    assert!(
+        err.starts_with("Error: no etcd members found (looked for pods tier=nope in kube-system). If etcd runs outside the cluster, pass its members with --endpoints"),
+        "{err}"
+    );
 }
 
 #[test]
