@@ -755,6 +755,10 @@ fn version_skew(ctx: &Ctx) -> Option<Finding> {
 }
 
 /// Members whose DB file sizes differ a lot: usually only some were defragmented.
+/// Below this many bytes, size differences are page-allocation noise (a fresh cluster's members
+/// hold 20 kB to 40 kB files), and nothing is worth defragmenting.
+const SMALL_DB: i64 = 16 * 1024 * 1024;
+
 fn db_size_spread(ctx: &Ctx) -> Option<Finding> {
     let sizes: Vec<(&str, i64)> = answering(ctx.last)
         .filter(|(_, st)| st.db_size > 0)
@@ -763,7 +767,7 @@ fn db_size_spread(ctx: &Ctx) -> Option<Finding> {
     let largest = sizes.iter().max_by_key(|(_, s)| *s)?;
     let smallest = sizes.iter().min_by_key(|(_, s)| *s)?;
     let ratio = largest.1 as f64 / smallest.1 as f64;
-    if ratio <= ctx.t.db_size_spread {
+    if ratio <= ctx.t.db_size_spread || largest.1 - smallest.1 < SMALL_DB {
         return None;
     }
     Some(finding(
@@ -789,6 +793,7 @@ fn defrag(ctx: &Ctx) -> Option<Finding> {
     let candidates: Vec<(&str, i64, i64)> = answering(ctx.last)
         .filter(|(_, st)| st.db_size_in_use > 0 && st.db_size > 0)
         .filter(|(_, st)| (st.db_size_in_use as f64 / st.db_size as f64) < ctx.t.defrag_in_use)
+        .filter(|(_, st)| st.db_size - st.db_size_in_use >= SMALL_DB)
         .map(|(m, st)| (m.endpoint.as_str(), st.db_size_in_use, st.db_size))
         .collect();
     if candidates.is_empty() {
@@ -1491,6 +1496,18 @@ mod tests {
         assert_eq!(f.members, ["m3"]);
         assert_eq!(f.evidence, "m1 3.5.16, m2 3.5.16, m3 3.5.9");
         contains(&f.hint, "3.5.16");
+    }
+
+    #[test]
+    fn small_databases_are_noise_not_spread_or_defrag() {
+        // What a fresh 3.4 cluster showed: 25 kB, 20 kB and 37 kB files, 16 kB in use.
+        let mut s = three(0, 2, 1, [8, 8, 8]);
+        for (m, size) in [("m1", 25_000), ("m2", 20_000), ("m3", 37_000)] {
+            st(&mut s, m).db_size = size;
+            st(&mut s, m).db_size_in_use = 16_384;
+        }
+        let f = run(&[s]);
+        assert_eq!(codes(&f), [("healthy", Severity::Ok)], "{f:#?}");
     }
 
     #[test]
