@@ -569,3 +569,83 @@ fn auto_falls_back_to_port_forward_when_the_advertised_address_refuses() {
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("https://127.0.0.2:2379, "), "{out}");
 }
+
+/// An HTTP CONNECT proxy on loopback that counts the tunnels it opens (loopback targets only).
+fn connect_proxy() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        // Bounded: a test opens a handful of tunnels.
+        for client in listener.incoming().take(32).flatten() {
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(client.try_clone().unwrap());
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let target = line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_string();
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                        break;
+                    }
+                }
+                let ip: std::net::SocketAddr = target.parse().expect("CONNECT to an IP:port");
+                assert!(ip.ip().is_loopback(), "the proxy only tunnels to loopback");
+                let upstream = TcpStream::connect(ip).unwrap();
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut c = client;
+                c.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .unwrap();
+                let (mut c2, mut u2) = (c.try_clone().unwrap(), upstream.try_clone().unwrap());
+                let mut reader_rest = reader;
+                let mut up = upstream;
+                let t = std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut reader_rest, &mut up);
+                    let _ = up.shutdown(std::net::Shutdown::Write);
+                });
+                let _ = std::io::copy(&mut u2, &mut c2);
+                let _ = c2.shutdown(std::net::Shutdown::Write);
+                let _ = t.join();
+            });
+        }
+    });
+    (format!("http://{addr}"), count)
+}
+
+#[test]
+fn a_kubeconfig_proxy_url_is_used() {
+    let k = start(Lab::start(1), "kubeadm", |_, _| {});
+    let (proxy, tunnels) = connect_proxy();
+    let text = std::fs::read_to_string(&k.kubeconfig).unwrap();
+    let proxied = k.dir.path().join("proxied-kubeconfig");
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("server:"))
+        .unwrap();
+    let indent = &line[..line.len() - line.trim_start().len()];
+    std::fs::write(
+        &proxied,
+        text.replace(line, &format!("{line}\n{indent}proxy-url: {proxy}")),
+    )
+    .unwrap();
+    let (out, err, code, _) = run(k.with_certs().env("KUBECONFIG", &proxied).args([
+        "--via=direct",
+        "status",
+        "-w",
+        "simple",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with(&k.lab.members[0].client_url()), "{out}");
+    assert!(
+        tunnels.load(std::sync::atomic::Ordering::SeqCst) >= 1,
+        "the API server was reached through the proxy"
+    );
+}
