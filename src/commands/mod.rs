@@ -81,26 +81,15 @@ pub async fn run(cli: Cli, io: &mut Streams<'_>) -> Result<(), Error> {
         Command::Alarms => alarms::run(&ctx, io).await,
         Command::Hashkv { rev } => hashkv::run(&ctx, io, rev).await,
         Command::Endpoints => endpoints::run(&ctx, io).await,
+        // Each command applies its own default number of samples.
         Command::Compare {
             sampling,
             thresholds,
-        } => {
-            let sampling = crate::cli::SamplingFlags {
-                samples: sampling.samples.or(Some(1)),
-                ..sampling
-            };
-            compare::run(&ctx, io, &sampling, &thresholds.thresholds()).await
-        }
+        } => compare::run(&ctx, io, &sampling, &thresholds.thresholds()).await,
         Command::Doctor {
             sampling,
             thresholds,
-        } => {
-            let sampling = crate::cli::SamplingFlags {
-                samples: sampling.samples.or(Some(3)),
-                ..sampling
-            };
-            doctor::run(&ctx, io, &sampling, &thresholds.thresholds()).await
-        }
+        } => doctor::run(&ctx, io, &sampling, &thresholds.thresholds()).await,
         Command::Version => unreachable!("handled above"),
     }
 }
