@@ -6,7 +6,7 @@
 
 use super::{DEFAULT_QUOTA, Finding, MemberSample, Sample, Severity, Thresholds};
 use crate::duration;
-use crate::etcd::{AlarmKind, Status};
+use crate::etcd::{AlarmKind, EndpointError, Status};
 use crate::output::humanize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -106,7 +106,7 @@ fn answering(s: &Sample) -> impl Iterator<Item = (&MemberSample, &Status)> {
         .filter_map(|m| m.status.as_ref().ok().map(|st| (m, st)))
 }
 
-fn member_status<'a>(s: &'a Sample, endpoint: &str) -> Option<&'a Result<Status, String>> {
+fn member_status<'a>(s: &'a Sample, endpoint: &str) -> Option<&'a Result<Status, EndpointError>> {
     s.members
         .iter()
         .find(|m| m.endpoint == endpoint)
@@ -175,11 +175,6 @@ fn outside_majority<K: Ord + Clone>(views: &[(String, K)]) -> Vec<String> {
         .collect()
 }
 
-fn is_timeout(err: &str) -> bool {
-    let e = err.to_lowercase();
-    e.contains("deadline exceeded") || e.contains("timed out") || e.contains("timeout")
-}
-
 /// A member that answers in some samples and times out in others: the classic picture of a
 /// lossy link or an MTU mismatch, not of a dead process (that would be "connection refused").
 fn intermittent_timeouts(samples: &[Sample], endpoint: &str) -> bool {
@@ -190,7 +185,7 @@ fn intermittent_timeouts(samples: &[Sample], endpoint: &str) -> bool {
     let answered = statuses.iter().any(|r| r.is_ok());
     let timed_out = statuses
         .iter()
-        .any(|r| r.as_ref().is_err_and(|e| is_timeout(e)));
+        .any(|r| r.as_ref().is_err_and(EndpointError::is_timeout));
     answered && timed_out
 }
 
@@ -284,16 +279,11 @@ impl Quorum {
 /// answer in an earlier sample but do now (flapping).
 fn reachability(ctx: &Ctx) -> Vec<Finding> {
     let mut out = Vec::new();
-    let down: Vec<(&str, &str)> = ctx
+    let down: Vec<(&str, &EndpointError)> = ctx
         .last
         .members
         .iter()
-        .filter_map(|m| {
-            m.status
-                .as_ref()
-                .err()
-                .map(|e| (m.endpoint.as_str(), e.as_str()))
-        })
+        .filter_map(|m| m.status.as_ref().err().map(|e| (m.endpoint.as_str(), e)))
         .collect();
     if !down.is_empty() || !ctx.quorum.holds() {
         let mut evidence: Vec<String> = down
@@ -359,18 +349,18 @@ fn flapping(ctx: &Ctx) -> Option<Finding> {
     let mut evidence = Vec::new();
     let mut timeouts = false;
     for (m, _) in answering(ctx.last) {
-        let failures: Vec<(Duration, &str)> = ctx
+        let failures: Vec<(Duration, &EndpointError)> = ctx
             .samples
             .iter()
             .filter_map(|s| match member_status(s, &m.endpoint) {
-                Some(Err(e)) => Some((s.at, e.as_str())),
+                Some(Err(e)) => Some((s.at, e)),
                 _ => None,
             })
             .collect();
         let Some((at, err)) = failures.first() else {
             continue;
         };
-        timeouts |= failures.iter().any(|(_, e)| is_timeout(e));
+        timeouts |= failures.iter().any(|(_, e)| e.is_timeout());
         members.push(m.endpoint.clone());
         evidence.push(format!(
             "{} did not answer in {} of {} samples (at {}: {err})",
@@ -1153,9 +1143,13 @@ mod tests {
         }
     }
 
-    fn down(endpoint: &str, err: &str) -> MemberSample {
+    fn refused() -> EndpointError {
+        EndpointError::Dial("connection refused".into())
+    }
+
+    fn down(endpoint: &str, err: EndpointError) -> MemberSample {
         MemberSample {
-            status: Err(err.to_string()),
+            status: Err(err),
             member_ids: None,
             health_took: None,
             ..up(endpoint, Status::default())
@@ -1267,7 +1261,7 @@ mod tests {
     #[test]
     fn incident_timeout_and_election_keep_quorum() {
         let mut last = three(10, 6, 1, [483600, 483600, 0]);
-        last.members[2] = down("m3", "context deadline exceeded");
+        last.members[2] = down("m3", EndpointError::DeadlineExceeded);
         let samples = [
             three(0, 5, 2, [483121, 483121, 483121]),
             three(5, 5, 2, [483365, 483368, 483346]),
@@ -1303,8 +1297,8 @@ mod tests {
             0,
             vec![
                 up("m1", status(1, 0, 7, 500)),
-                down("m2", "context deadline exceeded"),
-                down("m3", "connection refused"),
+                down("m2", EndpointError::DeadlineExceeded),
+                down("m3", refused()),
             ],
         )];
         let f = run(&samples);
@@ -1330,7 +1324,7 @@ mod tests {
             [("healthy", Severity::Ok)]
         );
         // One of the three down: 2 of 5 answer.
-        s.members[2] = down("m3", "context deadline exceeded");
+        s.members[2] = down("m3", EndpointError::DeadlineExceeded);
         let f = run(&[s]);
         let f = only(&f, "quorum-lost");
         contains(&f.evidence, "2 of 5 voting members answer, quorum 3 lost");
@@ -1339,7 +1333,7 @@ mod tests {
     #[test]
     fn unreachable_from_the_start_is_not_called_a_network_problem() {
         let mut s = three(0, 5, 1, [100, 100, 0]);
-        s.members[2] = down("m3", "connection refused");
+        s.members[2] = down("m3", refused());
         let f = run(&[s]);
         let f = only(&f, "unreachable-member");
         assert_eq!(
@@ -1352,7 +1346,7 @@ mod tests {
     #[test]
     fn flapping_member_with_timeouts_names_the_network() {
         let mut middle = three(5, 5, 1, [200, 200, 0]);
-        middle.members[2] = down("m3", "context deadline exceeded");
+        middle.members[2] = down("m3", EndpointError::DeadlineExceeded);
         let samples = [
             three(0, 5, 1, [100, 100, 100]),
             middle,
@@ -1372,7 +1366,7 @@ mod tests {
     #[test]
     fn flapping_member_refusing_connections_points_at_restarts() {
         let mut first = three(0, 5, 1, [100, 100, 0]);
-        first.members[2] = down("m3", "connection refused");
+        first.members[2] = down("m3", refused());
         let f = run(&[first, three(5, 5, 1, [200, 200, 200])]);
         let f = only(&f, "flapping-member");
         contains(&f.hint, "restarts");
@@ -1445,7 +1439,7 @@ mod tests {
     fn lag_measured_from_highest_index_without_a_self_declared_leader() {
         // The leader (m1) does not answer; m2 still names it, m3 is 50 behind m2.
         let mut s = three(0, 5, 1, [0, 1000, 950]);
-        s.members[0] = down("m1", "connection refused");
+        s.members[0] = down("m1", refused());
         let f = run(&[s]);
         assert_eq!(
             get(&f, "lagging-member").evidence,

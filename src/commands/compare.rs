@@ -198,7 +198,7 @@ fn rows(samples: &[Sample]) -> (Vec<Vec<String>>, Vec<Vec<bool>>) {
             }
             Err(e) => {
                 row.resize(HEADER.len() - 1, String::new());
-                row.push(e.clone());
+                row.push(e.to_string());
                 mark.resize(HEADER.len() - 1, false);
                 mark.push(true);
                 mark[0] = true;
