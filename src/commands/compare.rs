@@ -8,7 +8,8 @@ use crate::analysis::findings::analyze;
 use crate::analysis::{Finding, MemberSample, Sample, Severity, Thresholds};
 use crate::context::Sampling;
 use crate::error::Error;
-use crate::output::{Format, Streams, go, humanize, table};
+use crate::humanize;
+use crate::output::{Format, Streams, go, table};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
