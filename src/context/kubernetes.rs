@@ -15,8 +15,10 @@ const WARM_CONNECTIONS: usize = 2;
 
 pub(super) async fn resolve(o: &Options) -> Result<Members, ContextError> {
     let api = apiserver::connect(&o.kube).await?;
-    if matches!(o.via, Via::PortForward | Via::Exec) {
-        // Most control planes run three members; a larger cluster's others connect as before.
+    if o.via != Via::Direct {
+        // Port-forward, exec, and auto (which ends in one of them whenever the laptop cannot
+        // reach the nodes, or has no credentials). Most control planes run three members; a
+        // larger cluster's others connect as before.
         api.warm_up(WARM_CONNECTIONS);
     }
     let found = discover::discover(&api, o.namespace.as_deref(), o.selector.as_deref()).await?;
