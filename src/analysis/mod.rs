@@ -3,6 +3,7 @@
 //! and a hint. Pure functions over plain values, so every finding is unit-tested on
 //! constructed samples; `commands/compare.rs` and `commands/doctor.rs` collect and print.
 
+pub mod compare;
 pub mod findings;
 pub mod view;
 
