@@ -5,6 +5,7 @@
 
 pub mod compare;
 pub mod findings;
+pub mod fleet;
 pub mod view;
 
 use crate::etcd::{Alarm, EndpointError, Status};

@@ -35,7 +35,7 @@ pub async fn run(
         )?)
     };
     // With --watch, every sample is printed as it comes; else the end result once.
-    let samples = sampling::run(ctx, s, 1, |samples, number| {
+    let samples = sampling::run(ctx, s, 1, true, |samples, number| {
         if !s.watch {
             return Ok(());
         }

@@ -26,7 +26,7 @@ pub async fn run(
     s: &Sampling,
     t: &Thresholds,
 ) -> Result<Outcome, Error> {
-    let samples = sampling::run(ctx, s, 3, |_, _| Ok(())).await?;
+    let samples = sampling::run(ctx, s, 3, true, |_, _| Ok(())).await?;
     let report = Report::new(&samples, analyze(&samples, t));
     let credentials = ctx.credentials.as_deref().unwrap_or("none");
     if ctx.format == Some(Format::Json) {

@@ -17,11 +17,12 @@ const KEEP: usize = 120;
 /// Takes `s.samples` samples (`default` when not given; until Ctrl-C with `--watch`), `interval`
 /// apart, calling `each` after every sample with all kept so far and the sample's number
 /// (from 1). Ctrl-C ends the run early with
-/// the samples taken.
+/// the samples taken. With `hash`, the first sample also hashes every member's store.
 pub async fn run(
     ctx: &Context,
     s: &Sampling,
     default: u32,
+    hash: bool,
     mut each: impl FnMut(&[Sample], u32) -> Result<(), Error>,
 ) -> Result<Vec<Sample>, Error> {
     let mut sampler = Sampler::new(ctx);
@@ -42,7 +43,7 @@ pub async fn run(
             }
         }
         let sample = tokio::select! {
-            sample = sampler.sample(n == 0) => sample,
+            sample = sampler.sample(hash && n == 0) => sample,
             _ = &mut ctrl_c => break,
         };
         samples.push(sample);
