@@ -149,6 +149,7 @@ mod tests {
             evidence: String::new(),
             hint: String::new(),
             members: vec![],
+            facts: vec![],
         }
     }
 

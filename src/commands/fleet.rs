@@ -70,9 +70,9 @@ pub async fn run(
             ));
         }
     };
-    let names = match fleet.contexts {
+    let names = match &fleet.contexts {
         Contexts::All => apiserver::context_names(&options.kube)?,
-        Contexts::Named(names) => names,
+        Contexts::Named(names) => names.clone(),
     };
     if names.is_empty() {
         return Err(Error::BadArgs(
@@ -83,9 +83,23 @@ pub async fn run(
         Check::Doctor { thresholds, .. } => thresholds.clone(),
         Check::Once => Thresholds::default(),
     };
-    let check = &check;
-    let options = &options;
-    let thresholds = &thresholds;
+    let rows = check_all(names, &fleet, &options, &check, &thresholds).await;
+    match format {
+        Format::Json => crate::output::fleet::json(io.out, &rows)?,
+        _ => crate::output::fleet::table(io.out, &rows)?,
+    }
+    Ok(worst(&rows))
+}
+
+/// Every cluster, at most `--parallel` at once, each within `--cluster-timeout`; rows in the
+/// order the contexts were named.
+async fn check_all(
+    names: Vec<String>,
+    fleet: &Fleet,
+    options: &Options,
+    check: &Check,
+    thresholds: &Thresholds,
+) -> Vec<FleetRow> {
     let mut rows: Vec<(usize, FleetRow)> = stream::iter(names.into_iter().enumerate())
         .map(|(i, name)| async move {
             let result = match tokio::time::timeout(
@@ -117,12 +131,7 @@ pub async fn run(
         .collect()
         .await;
     rows.sort_by_key(|(i, _)| *i);
-    let rows: Vec<FleetRow> = rows.into_iter().map(|(_, r)| r).collect();
-    match format {
-        Format::Json => crate::output::fleet::json(io.out, &rows)?,
-        _ => crate::output::fleet::table(io.out, &rows)?,
-    }
-    Ok(worst(&rows))
+    rows.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Flags that pick one cluster's members make no sense across clusters.

@@ -232,6 +232,7 @@ mod tests {
             evidence: "m3 is 20 entries behind".into(),
             hint: "check the network".into(),
             members: vec!["m3".into()],
+            facts: vec![],
         };
         let mut out = Vec::new();
         print_findings(&mut out, std::slice::from_ref(&f), Layout::Compare).unwrap();

@@ -11,7 +11,7 @@ mod replication;
 mod storage;
 
 use super::view::*;
-use super::{DEFAULT_QUOTA, Finding, MemberSample, Sample, Severity, Thresholds};
+use super::{DEFAULT_QUOTA, Fact, Finding, MemberSample, Sample, Severity, Thresholds};
 use crate::duration;
 use crate::etcd::{AlarmKind, EndpointError, Status};
 use crate::humanize;
@@ -139,6 +139,7 @@ fn finding(
         evidence: evidence.into(),
         hint: hint.into(),
         members,
+        facts: Vec::new(),
     }
 }
 
