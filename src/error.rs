@@ -16,6 +16,8 @@ pub mod exit {
     pub const API_UNREACHABLE: i32 = 6;
     pub const UNAUTHORIZED: i32 = 7;
     pub const FORBIDDEN: i32 = 8;
+    /// 128 + SIGINT, as shells report a process ended by Ctrl-C.
+    pub const INTERRUPTED: i32 = 130;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +44,9 @@ pub enum Error {
     Api(#[from] ApiError),
     #[error("{0}")]
     NoMembers(String),
+    /// Ctrl-C or SIGTERM during an operation that cleaned up after itself.
+    #[error("interrupted; nothing was saved")]
+    Interrupted,
 }
 
 impl From<DiscoverError> for Error {
@@ -71,6 +76,7 @@ impl Error {
             Error::Unsupported(_) => exit::BAD_FEATURE,
             Error::Exit(code) => *code,
             Error::NoMembers(_) => exit::NO_MEMBERS,
+            Error::Interrupted => exit::INTERRUPTED,
             Error::Api(a) => match a {
                 ApiError::Config(_) => exit::KUBECONFIG,
                 ApiError::Unreachable { .. } => exit::API_UNREACHABLE,

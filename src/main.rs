@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod config;
 mod credentials;
+mod defrag;
 mod discover;
 mod duration;
 mod endpoint;
@@ -13,6 +14,7 @@ mod error;
 mod etcd;
 mod output;
 mod route;
+mod snapshot;
 
 use clap::Parser;
 use error::{Error, exit};

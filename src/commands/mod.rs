@@ -3,17 +3,19 @@
 
 pub mod alarms;
 pub mod compare;
+pub mod defrag;
 pub mod doctor;
 pub mod endpoints;
 pub mod hashkv;
 pub mod health;
 pub mod members;
 mod sampling;
+pub mod snapshot;
 pub mod status;
 pub mod version;
 
 use crate::apiserver::{self, Api};
-use crate::cli::{Cli, Command, EtcdFlags, KubeFlags, Via};
+use crate::cli::{Cli, Command, EtcdFlags, KubeFlags, SnapshotCommand, Via};
 use crate::config::{self, ContextCredentials};
 use crate::credentials::Credentials;
 use crate::credentials::kube as kube_creds;
@@ -65,6 +67,13 @@ pub async fn run(cli: Cli, io: &mut Streams<'_>) -> Result<(), Error> {
             crate::output::alarms::TABLE_UNSUPPORTED.into(),
         ));
     }
+    // A file on disk: no cluster to find.
+    if let Command::Snapshot {
+        action: SnapshotCommand::Status { file },
+    } = &cli.command
+    {
+        return snapshot::status(file, format, cli.etcd.etcdctl_compat, io);
+    }
     let mut ctx = if !cli.etcd.endpoints.is_empty() {
         from_endpoints(&cli.etcd)?
     } else {
@@ -90,7 +99,16 @@ pub async fn run(cli: Cli, io: &mut Streams<'_>) -> Result<(), Error> {
             sampling,
             thresholds,
         } => doctor::run(&ctx, io, &sampling, &thresholds.thresholds()).await,
-        Command::Version => unreachable!("handled above"),
+        Command::Snapshot {
+            action:
+                SnapshotCommand::Save {
+                    file,
+                    member,
+                    timeout,
+                },
+        } => snapshot::save(&ctx, io, &file, member.as_deref(), timeout).await,
+        Command::Defrag(flags) => defrag::run(&ctx, io, &flags).await,
+        Command::Version | Command::Snapshot { .. } => unreachable!("handled above"),
     }
 }
 

@@ -3,11 +3,13 @@
 //! tests print into memory.
 
 pub mod alarms;
+pub mod defrag;
 pub mod go;
 pub mod hashkv;
 pub mod health;
 pub mod humanize;
 pub mod members;
+pub mod snapshot;
 pub mod status;
 pub mod table;
 
