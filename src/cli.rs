@@ -1,14 +1,19 @@
 //! Command-line interface: etcdctl's flags and environment, as `kubectl etcd`.
 
+use crate::apiserver::ConnectOptions;
+use crate::commands::Command as Run;
+use crate::compat::Compat;
+use crate::config::ContextCredentials;
+use crate::context::{Options, Sampling};
 use crate::duration;
-use crate::output::Compat;
+use crate::route;
 use clap::{ArgAction, Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
 
 const ABOUT: &str = "etcdctl's endpoint status, health, member list, alarm list and hashkv for every etcd member, from a laptop";
 
-const LONG_ABOUT: &str = "\
+pub const LONG_ABOUT: &str = "\
 etcdctl's endpoint status, health, member list, alarm list and hashkv for every etcd member, \
 from a laptop.
 
@@ -26,8 +31,8 @@ pod (see --via and `kubectl etcd endpoints`).
 
 Exit status: 0 ok, 1 a member failed or the cluster is unhealthy, 3 kubeconfig or context \
 problem, 4 unsupported output format, 5 no etcd members found, 6 API server unreachable, \
-7 unauthorized, 8 forbidden, 128 bad arguments or unusable certificate files; doctor: 1 warning, \
-2 critical.";
+7 unauthorized, 8 forbidden, 128 bad arguments or unusable certificate files, 130 interrupted \
+(snapshot save leaves no file); doctor: 1 warning, 2 critical.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -49,6 +54,103 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The flags as plain values: the run's options, and the command with its arguments.
+    /// Commands never see the clap types above.
+    pub fn into_parts(self) -> (Options, Run) {
+        let (e, k) = (self.etcd, self.kube);
+        let mut no_color = false;
+        let mut sampling = |s: SamplingFlags| {
+            no_color = s.no_color;
+            Sampling {
+                samples: s.samples,
+                interval: s.interval,
+                watch: s.watch,
+            }
+        };
+        let command = match self.command {
+            Command::Status => Run::Status,
+            Command::Health => Run::Health,
+            Command::Members => Run::Members,
+            Command::Alarms => Run::Alarms,
+            Command::Hashkv { rev } => Run::Hashkv { rev },
+            Command::Endpoints => Run::Endpoints,
+            Command::Compare {
+                sampling: s,
+                thresholds: t,
+            } => Run::Compare {
+                sampling: sampling(s),
+                thresholds: t.thresholds(),
+            },
+            Command::Doctor {
+                sampling: s,
+                thresholds: t,
+            } => Run::Doctor {
+                sampling: sampling(s),
+                thresholds: t.thresholds(),
+            },
+            Command::Version => Run::Version,
+            Command::Snapshot {
+                action:
+                    SnapshotCommand::Save {
+                        file,
+                        member,
+                        timeout,
+                    },
+            } => Run::SnapshotSave {
+                file,
+                member,
+                timeout,
+            },
+            Command::Snapshot {
+                action: SnapshotCommand::Status { file },
+            } => Run::SnapshotStatus { file },
+            Command::Defrag(f) => Run::Defrag(f.args()),
+        };
+        let options = Options {
+            endpoints: e.endpoints,
+            credentials: ContextCredentials {
+                cert_secret: k.cert_secret,
+                ca_configmap: k.ca_configmap,
+                ca_secret: k.ca_secret,
+                cacert: e.cacert,
+                cert: e.cert,
+                key: e.key,
+            },
+            insecure_skip_tls_verify: e.insecure_skip_tls_verify,
+            insecure_transport: e.insecure_transport,
+            dial_timeout: e.dial_timeout,
+            command_timeout: e.command_timeout,
+            write_out: e.write_out,
+            hex: e.hex,
+            cluster: e.cluster,
+            etcdctl_compat: e.etcdctl_compat,
+            no_color,
+            kube: ConnectOptions {
+                kubeconfig: k.kubeconfig,
+                context: k.context,
+                cluster: k.kube_cluster,
+                user: k.user,
+                server: k.server,
+                token: k.token,
+                as_user: k.as_user,
+                as_groups: k.as_group,
+                insecure_skip_tls_verify: k.kube_insecure_skip_tls_verify,
+                request_timeout: k.request_timeout,
+            },
+            namespace: k.namespace,
+            selector: k.selector,
+            via: match k.via {
+                Via::Auto => route::Via::Auto,
+                Via::Direct => route::Via::Direct,
+                Via::PortForward => route::Via::PortForward,
+                Via::Exec => route::Via::Exec,
+            },
+        };
+        (options, command)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -174,7 +276,7 @@ pub struct DefragFlags {
     #[arg(long)]
     pub all: bool,
     /// Defragment a member when at least this share of its file is free
-    #[arg(long, default_value_t = 0.45, value_name = "SHARE")]
+    #[arg(long, default_value_t = 0.45, value_parser = share, value_name = "SHARE")]
     pub if_fragmented: f64,
     /// ...and its file is at least this big (e.g. 100MB, 1GiB)
     #[arg(long, default_value = "100MB", value_parser = crate::defrag::plan::parse_size, value_name = "SIZE")]
@@ -194,6 +296,38 @@ pub struct DefragFlags {
     /// Time to wait for the cluster to be healthy again after each member
     #[arg(long, default_value = "60s", value_parser = duration::parse, value_name = "DURATION")]
     pub healthy_timeout: Duration,
+}
+
+impl DefragFlags {
+    fn args(self) -> crate::commands::defrag::Args {
+        use crate::defrag::plan::Rule;
+        crate::commands::defrag::Args {
+            rule: if self.all {
+                Rule::All
+            } else {
+                Rule::IfFragmented {
+                    share: self.if_fragmented,
+                    min_size: self.min_size,
+                }
+            },
+            dry_run: self.dry_run,
+            yes: self.yes,
+            run: crate::defrag::run::Options {
+                timeout: self.timeout,
+                healthy_timeout: self.healthy_timeout,
+                move_leader: self.move_leader,
+                disarm: self.disarm,
+            },
+        }
+    }
+}
+
+/// A share between 0 and 1.
+fn share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a share between 0 and 1 (e.g. 0.45)")),
+    }
 }
 
 /// How to reach members found through Kubernetes.

@@ -1,28 +1,24 @@
 //! `kubectl etcd defrag`: the plan, the pre-flight, a confirmation, then `crate::defrag::run`.
 
-use super::Context;
-use crate::cli::DefragFlags;
+use super::{Context, Outcome};
 use crate::defrag::plan::{Plan, Rule};
 use crate::defrag::run::{self, Event, Options};
 use crate::error::Error;
 use crate::output::{self, Streams};
 use std::io::{BufRead, IsTerminal};
 
-pub async fn run(ctx: &Context, io: &mut Streams<'_>, f: &DefragFlags) -> Result<(), Error> {
-    if !(0.0..=1.0).contains(&f.if_fragmented) {
-        return Err(Error::BadArgs(format!(
-            "--if-fragmented {} is not a share between 0 and 1",
-            f.if_fragmented
-        )));
-    }
-    let rule = if f.all {
-        Rule::All
-    } else {
-        Rule::IfFragmented {
-            share: f.if_fragmented,
-            min_size: f.min_size,
-        }
-    };
+/// `defrag`'s arguments, as plain values.
+#[derive(Clone, Copy, Debug)]
+pub struct Args {
+    pub rule: Rule,
+    pub dry_run: bool,
+    /// Do not ask.
+    pub yes: bool,
+    pub run: Options,
+}
+
+pub async fn run(ctx: &Context, io: &mut Streams<'_>, args: &Args) -> Result<Outcome, Error> {
+    let rule = args.rule;
     let plan = Plan::new(run::survey(&ctx.cluster).await, rule);
     let wording = match rule {
         Rule::All => "every voting member".to_string(),
@@ -45,26 +41,20 @@ pub async fn run(ctx: &Context, io: &mut Streams<'_>, f: &DefragFlags) -> Result
     let n = plan.to_defrag().count();
     if n == 0 {
         writeln!(io.out, "Nothing to defragment.")?;
-        return Ok(());
+        return Ok(Outcome::Done);
     }
-    if f.dry_run {
+    if args.dry_run {
         writeln!(io.out, "Dry run: nothing was changed.")?;
-        return Ok(());
+        return Ok(Outcome::Done);
     }
-    if !f.yes {
+    if !args.yes {
         confirm(io, n)?;
     }
-    let opts = Options {
-        timeout: f.timeout,
-        healthy_timeout: f.healthy_timeout,
-        move_leader: f.move_leader,
-        disarm: f.disarm,
-    };
     let out = &mut *io.out;
     let mut on = |e: Event<'_>| {
         let _ = writeln!(out, "{}", output::defrag::event_line(&e));
     };
-    match run::run(&ctx.cluster, &plan, opts, &mut on).await {
+    match run::run(&ctx.cluster, &plan, args.run, &mut on).await {
         Ok(after) => {
             let before: i64 = plan.to_defrag().map(|s| s.member.db_size).sum();
             let now: i64 = plan
@@ -78,7 +68,7 @@ pub async fn run(ctx: &Context, io: &mut Streams<'_>, f: &DefragFlags) -> Result
                 output::humanize::bytes(before.max(0) as u64),
                 output::humanize::bytes(now.max(0) as u64)
             )?;
-            Ok(())
+            Ok(Outcome::Done)
         }
         Err(stopped) => Err(Error::Failed(output::defrag::stopped(&stopped))),
     }

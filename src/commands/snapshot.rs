@@ -1,7 +1,7 @@
 //! `kubectl etcd snapshot save|status`: glue between the flags, the members and
 //! `crate::snapshot`.
 
-use super::Context;
+use super::{Context, Outcome};
 use crate::error::Error;
 use crate::etcd::SnapshotStream;
 use crate::output::{self, Compat, Format, Streams};
@@ -19,7 +19,7 @@ pub fn status(
     format: Option<Format>,
     compat: Option<Compat>,
     io: &mut Streams<'_>,
-) -> Result<(), Error> {
+) -> Result<Outcome, Error> {
     let name = file.display();
     let trailer =
         status::verify_trailer(file).map_err(|e| Error::Failed(format!("{name}: {e}")))?;
@@ -40,7 +40,7 @@ pub fn status(
         compat.unwrap_or(Compat::V35),
         &s,
     )?;
-    Ok(())
+    Ok(Outcome::Done)
 }
 
 struct Stream(SnapshotStream);
@@ -58,7 +58,7 @@ pub async fn save(
     file: &Path,
     member: Option<&str>,
     timeout: Duration,
-) -> Result<(), Error> {
+) -> Result<Outcome, Error> {
     let cluster = &ctx.cluster;
     let statuses = cluster.each(|mut c| async move { c.status().await }).await;
     let candidates: Vec<Candidate> = cluster
@@ -126,5 +126,5 @@ pub async fn save(
         saved.sha256
     )?;
     writeln!(io.out, "Snapshot saved at {}", file.display())?;
-    Ok(())
+    Ok(Outcome::Done)
 }
