@@ -2,6 +2,8 @@
 //! snapshot stream safely. Plain values in and out; nothing here prints or talks to etcd.
 
 pub mod bbolt;
+#[cfg(test)]
+mod fuzz;
 pub mod pick;
 pub mod save;
 pub mod status;
