@@ -199,3 +199,56 @@ fn a_member_down_is_refused_before_anything_changes() {
     assert!(out.contains("Defragmentation plan"), "{out}");
     assert!(!out.contains("[1/"), "{out}");
 }
+
+#[test]
+fn disarm_clears_nospace_once_defrag_made_room() {
+    let lab = Lab::start_with(
+        3,
+        common::Options {
+            quota_backend_bytes: Some(16 * 1024 * 1024),
+            ..Default::default()
+        },
+    );
+    // Write until the quota trips NOSPACE (a bounded number of 1 MB values).
+    let mut tripped = false;
+    for i in 0..40 {
+        let mut c = lab.etcdctl();
+        c.args(["put", &format!("fill{i:03}")]);
+        let (_, err, code) = opshelp::run_with_stdin(&mut c, &[b'q'; 1_000_000], LIMIT);
+        if code != 0 {
+            assert!(err.contains("database space exceeded"), "{err}");
+            tripped = true;
+            break;
+        }
+    }
+    assert!(tripped, "the 16 MiB quota never tripped");
+    let (alarms, _, _) = run_for(lab.etcdctl().args(["alarm", "list"]), LIMIT);
+    assert!(alarms.contains("NOSPACE"), "{alarms}");
+    // Reads, deletes and compaction still work under NOSPACE.
+    let (out, err, code) = run_for(
+        lab.etcdctl()
+            .args(["del", "--prefix", "fill", "-w", "json"]),
+        LIMIT,
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rev = v["header"]["revision"].as_i64().unwrap();
+    let (_, err, code) = run_for(
+        lab.etcdctl()
+            .args(["compact", &rev.to_string(), "--physical"]),
+        LIMIT,
+    );
+    assert_eq!(code, 0, "{err}");
+
+    // NOSPACE does not stop the defrag; --disarm clears it once every member has room.
+    let (out, err, code) = run_for(
+        lab.plugin().args(["defrag", "--all", "--yes", "--disarm"]),
+        LIMIT,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("cleared the NOSPACE alarm of "), "{out}");
+    let (alarms, err, code) = run_for(lab.etcdctl().args(["alarm", "list"]), LIMIT);
+    assert_eq!((code, alarms.as_str()), (0, ""), "{err}");
+    let (_, err, code) = run_for(lab.etcdctl().args(["put", "after", "ok"]), LIMIT);
+    assert_eq!(code, 0, "writes work again: {err}");
+}

@@ -79,3 +79,21 @@ pub fn fill(lab: &Lab, prefix: &str, n: usize, size: usize) {
         );
     }
 }
+
+/// Runs `c` with `input` on its stdin, within `limit`.
+pub fn run_with_stdin(c: &mut Command, input: &[u8], limit: Duration) -> (String, String, i32) {
+    let mut child = c
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), input).unwrap();
+    drop(child.stdin.take());
+    let out = wait_for(child, limit);
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code().unwrap_or(-1),
+    )
+}
