@@ -97,8 +97,11 @@ pub async fn save(
     let tty = std::io::stderr().is_terminal();
     let mut last = Instant::now();
     let err = &mut *io.err;
+    let mut finished = false;
     let mut progress = |p: save::Progress| {
-        if tty && (last.elapsed() >= Duration::from_millis(200) || p.received == p.total) {
+        let done = p.received == p.total && !finished;
+        if tty && (last.elapsed() >= Duration::from_millis(200) || done) {
+            finished |= done;
             last = Instant::now();
             let _ = write!(err, "\r\x1b[2K{}", output::snapshot::progress_line(&p));
         }
