@@ -7,6 +7,7 @@ pub mod compare;
 pub mod defrag;
 pub mod doctor;
 pub mod endpoints;
+pub mod fleet;
 pub mod hashkv;
 pub mod health;
 pub mod members;
@@ -55,6 +56,11 @@ pub enum Command {
         file: PathBuf,
     },
     Defrag(defrag::Args),
+    /// Status, health or doctor across clusters (`--all-contexts`, `--contexts`).
+    Fleet {
+        fleet: fleet::Fleet,
+        command: Box<Command>,
+    },
 }
 
 /// How a command that ran to the end went. Errors that stop a command are [`Error`]s.
@@ -75,6 +81,9 @@ pub async fn run(
 ) -> Result<Outcome, Error> {
     if let Command::Version = command {
         return version::run(io);
+    }
+    if let Command::Fleet { fleet, command } = command {
+        return fleet::run(fleet, *command, options, io).await;
     }
     // A format the command cannot print fails before anything is contacted.
     if context::format(&options)? == Some(Format::Table) && matches!(command, Command::Alarms) {
@@ -112,5 +121,7 @@ pub async fn run(
         Command::SnapshotStatus { file } => {
             snapshot::status(&file, ctx.format, options.etcdctl_compat, io)
         }
+        // Answered above too: each cluster resolves its own context.
+        Command::Fleet { fleet, command } => fleet::run(fleet, *command, options, io).await,
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod alarms;
 pub mod defrag;
+pub mod fleet;
 pub mod go;
 pub mod hashkv;
 pub mod health;
