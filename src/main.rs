@@ -11,6 +11,7 @@ mod duration;
 mod endpoint;
 mod error;
 mod etcd;
+mod metrics;
 mod output;
 mod route;
 

@@ -8,6 +8,7 @@ pub mod endpoints;
 pub mod hashkv;
 pub mod health;
 pub mod members;
+pub mod metrics;
 mod sampling;
 pub mod status;
 pub mod version;
@@ -90,6 +91,9 @@ pub async fn run(cli: Cli, io: &mut Streams<'_>) -> Result<(), Error> {
             sampling,
             thresholds,
         } => doctor::run(&ctx, io, &sampling, &thresholds.thresholds()).await,
+        Command::Metrics { interval, raw } => {
+            metrics::run(&ctx, io, interval, raw.as_deref()).await
+        }
         Command::Version => unreachable!("handled above"),
     }
 }
@@ -316,6 +320,7 @@ fn plan(m: &Member, api: &Api, via: Via, have_creds: bool) -> Target {
             .map(|p| format!("{}/{}", p.namespace, p.name)),
         node: (!m.node.is_empty()).then(|| m.node.clone()),
         quota_backend_bytes: m.quota_backend_bytes,
+        metrics_url: m.metrics_url.clone(),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod hashkv;
 pub mod health;
 pub mod humanize;
 pub mod members;
+pub mod metrics;
 pub mod status;
 pub mod table;
 
