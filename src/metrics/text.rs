@@ -342,4 +342,85 @@ mod tests {
         assert_eq!(b.buckets, vec![(0.1, 3.0), (f64::INFINITY, 5.0)]);
         assert!(s.histogram("h", &[("op", "c")]).is_none());
     }
+
+    /// xorshift64*: deterministic, so a failure reproduces.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    /// Fuzzing by mutation: real scrapes with bytes flipped, inserted, deleted and lines
+    /// spliced. The parser must answer (a scrape or an error naming a line), never panic.
+    #[test]
+    fn mutated_scrapes_never_panic() {
+        let seed = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/metrics/etcd-3.5.1-leader.prom"
+        ))
+        .unwrap();
+        // The first lines only: mutations then land on all kinds of line often.
+        let end = seed[..6000].iter().rposition(|&c| c == b'\n').unwrap() + 1;
+        let seed = &seed[..end];
+        assert!(parse(std::str::from_utf8(seed).unwrap()).is_ok());
+        let alphabet = b"{}\",=\\ \t\n#+-.eE0123456789InfNaTYPEHLP_le:a\xff\xc3";
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let (mut ok, mut errors) = (0, 0);
+        for _ in 0..2500 {
+            let mut b = seed.to_vec();
+            for _ in 0..1 + rng.below(8) {
+                let at = rng.below(b.len());
+                match rng.below(4) {
+                    0 => b[at] = alphabet[rng.below(alphabet.len())],
+                    1 => b.insert(at, alphabet[rng.below(alphabet.len())]),
+                    2 => {
+                        b.remove(at);
+                    }
+                    _ => {
+                        let from = rng.below(b.len());
+                        let len = rng.below(200).min(b.len() - from);
+                        let chunk = b[from..from + len].to_vec();
+                        b.splice(at..at, chunk);
+                    }
+                }
+            }
+            let text = String::from_utf8_lossy(&b);
+            match parse(&text) {
+                Ok(_) => ok += 1,
+                Err(e) => {
+                    assert!(e.line >= 1 && e.line <= text.lines().count(), "{e}");
+                    errors += 1;
+                }
+            }
+        }
+        // Both outcomes were exercised, or the mutations were too tame to mean anything.
+        assert!(ok > 100 && errors > 100, "ok {ok}, errors {errors}");
+    }
+
+    /// Any label value survives escaping as Prometheus writes it and parsing back.
+    #[test]
+    fn escaped_label_values_round_trip() {
+        let chars = ['a', '"', '\\', '\n', ',', '=', '}', '{', ' ', 'é', '#', 'n'];
+        let mut rng = Rng(42);
+        for _ in 0..2000 {
+            let value: String = (0..rng.below(12))
+                .map(|_| chars[rng.below(chars.len())])
+                .collect();
+            let escaped = value
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n");
+            let line = format!("m{{k=\"{escaped}\",z=\"1\"}} 7\n");
+            let s = parse(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+            assert_eq!(s.samples[0].label("k"), Some(value.as_str()), "{line:?}");
+            assert_eq!(s.samples[0].label("z"), Some("1"));
+        }
+    }
 }
