@@ -1,7 +1,7 @@
 //! `kubectl etcd metrics`: every member's Prometheus metrics over a window (two scrapes
 //! `--interval` apart, one connection per member), or one member's text with `--raw`.
 
-use super::Context;
+use super::{Context, Outcome};
 use crate::error::Error;
 use crate::etcd::Target;
 use crate::output::{self, Format, Streams, go};
@@ -12,14 +12,14 @@ pub async fn run(
     io: &mut Streams<'_>,
     interval: Duration,
     raw: Option<&str>,
-) -> Result<(), Error> {
+) -> Result<Outcome, Error> {
     if let Some(name) = raw {
         let target = find(&ctx.cluster.targets, name)?;
         let text = crate::metrics::raw(&ctx.cluster, target)
             .await
             .map_err(|e| Error::Failed(format!("{}: {e}", target.endpoint.display)))?;
         write!(io.out, "{text}")?;
-        return Ok(());
+        return Ok(Outcome::Done);
     }
     let format = ctx.format.unwrap_or(Format::Table);
     let rows = crate::metrics::sample(&ctx.cluster, interval).await;
@@ -43,10 +43,11 @@ pub async fn run(
             failed = true;
         }
     }
-    if failed {
-        return Err(Error::Reported);
-    }
-    Ok(())
+    Ok(if failed {
+        Outcome::MembersFailed
+    } else {
+        Outcome::Done
+    })
 }
 
 /// The member `name` designates: its endpoint as shown, its host, its pod (`ns/name` or
