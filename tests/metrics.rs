@@ -2,9 +2,46 @@
 //! certificate, two scrapes a window apart, one row per member and per peer link.
 
 mod common;
-use common::{Lab, assert_clean_stderr, run};
+use common::fakeapi::FakeApi;
+use common::{Lab, assert_clean_stderr, bare_plugin, kubeadm_api_config, run};
 use serde_json::Value;
+use std::process::Command;
 use std::time::Duration;
+
+const TOKEN: &str = "admin-token";
+
+/// The lab as a kubeadm cluster behind the fake API server; `deny_exec` forbids pods/exec.
+struct Kube {
+    api: FakeApi,
+    dir: tempfile::TempDir,
+}
+
+impl Kube {
+    fn start(lab: &Lab, deny_exec: bool) -> Kube {
+        let mut cfg = kubeadm_api_config(lab, TOKEN);
+        if deny_exec {
+            cfg.deny.push((
+                "admin".into(),
+                "create".into(),
+                "pods/exec".into(),
+                "kube-system".into(),
+            ));
+        }
+        let api = FakeApi::start(cfg);
+        let dir = tempfile::tempdir().unwrap();
+        api.write_kubeconfig(&dir.path().join("kubeconfig"), "lab", TOKEN);
+        Kube { api, dir }
+    }
+
+    /// The plugin with only the kubeconfig: no endpoints, no certificates.
+    fn plugin(&self) -> Command {
+        let mut c = bare_plugin();
+        c.env("KUBECONFIG", self.dir.path().join("kubeconfig"))
+            .env("KUBECTL_ETCD_CONFIG", self.dir.path().join("contexts.yaml"))
+            .env("XDG_CACHE_HOME", self.dir.path().join("cache"));
+        c
+    }
+}
 
 fn json(out: &str) -> Value {
     serde_json::from_str(out).unwrap_or_else(|e| panic!("not JSON ({e}):\n{out}"))
@@ -105,4 +142,53 @@ fn metrics_direct_with_the_client_certificate() {
     assert!(out.lines().any(|l| l.contains(&dead)), "{out}");
     // The reason, word-wrapped in its cell as tablewriter does.
     assert!(out.contains("connect: connection refused"), "{out}");
+}
+
+#[test]
+fn metrics_through_the_api_server() {
+    let lab = Lab::start(3);
+    let kube = Kube::start(&lab, true);
+
+    // With the client certificate: the client URL's /metrics through a port-forward.
+    let (out, err, code, _) = run(kube.plugin().args(lab.tls_flags()).args([
+        "metrics",
+        "-w",
+        "json",
+        "--interval",
+        "500ms",
+        "--via",
+        "port-forward",
+    ]));
+    assert_clean_stderr(&err);
+    assert_eq!(code, 0, "{err}");
+    check_json(&lab, &json(&out), "client URL");
+
+    // No certificate, exec forbidden: the pods' plain-HTTP metrics listener
+    // (--listen-metrics-urls=http://127.0.0.1:2381, the node's loopback) through a port-forward.
+    // (A config file of its own: the run above remembered its certificate flags.)
+    let bare = || {
+        let mut c = kube.plugin();
+        c.env("KUBECTL_ETCD_CONFIG", kube.dir.path().join("none.yaml"));
+        c
+    };
+    let forwards = |s: &common::fakeapi::Stats| -> Vec<u64> {
+        (1..=3)
+            .map(|i| s.port_forwards("kube-system", &format!("etcd-cp-{i}")))
+            .collect()
+    };
+    let before = forwards(&kube.api.stats());
+    let (out, err, code, _) = run(bare().args(["metrics", "-w", "json", "--interval", "500ms"]));
+    let after = forwards(&kube.api.stats());
+    // One connection per member for both scrapes.
+    let opened: Vec<u64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+    assert_eq!(opened, [1, 1, 1], "port-forwards per member");
+    assert_clean_stderr(&err);
+    assert_eq!(code, 0, "{err}");
+    let v = json(&out);
+    check_json(&lab, &v, "metrics listener");
+    assert_eq!(v["members"][0]["source"], "http://127.0.0.1:2381/metrics");
+
+    let (out, err, code, _) = run(bare().args(["metrics", "--raw", "cp-2"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("etcd_server_has_leader 1"), "{out}");
 }
