@@ -191,4 +191,26 @@ fn metrics_through_the_api_server() {
     let (out, err, code, _) = run(bare().args(["metrics", "--raw", "cp-2"]));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("etcd_server_has_leader 1"), "{out}");
+
+    // doctor with neither certificate nor exec: judged from the metrics, saying what it
+    // could not check.
+    let (out, err, code, _) = run(bare().args(["doctor", "-w", "json", "--samples", "2"]));
+    assert_clean_stderr(&err);
+    let v = json(&out);
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["metrics-only", "healthy"], "{out}");
+    assert!(
+        v["findings"][0]["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("forbidden"),
+        "{out}"
+    );
+    assert_eq!(code, 1, "a warning: not everything could be checked");
+    check_json(&lab, &v["metrics"], "metrics listener");
 }

@@ -4,7 +4,6 @@
 use super::compare::report;
 use super::sampling::{Sampler, wait_for};
 use super::{Context, Outcome};
-use crate::analysis::findings::analyze;
 use crate::analysis::{Severity, Thresholds};
 use crate::context::Sampling;
 use crate::error::Error;
@@ -21,13 +20,18 @@ pub async fn run(
     let start = Instant::now();
     let mut samples = Vec::new();
     let n = s.samples.unwrap_or(3).max(1);
-    for i in 0..n {
-        if i > 0 {
-            wait_for(start, i, s.interval).await;
+    let sampling = async {
+        for i in 0..n {
+            if i > 0 {
+                wait_for(start, i, s.interval).await;
+            }
+            samples.push(sampler.sample(i == 0).await);
         }
-        samples.push(sampler.sample(i == 0).await);
-    }
-    let findings = analyze(&samples, t);
+    };
+    // The metrics' window spans the sampling, on connections of their own.
+    let window = s.interval * n.saturating_sub(1).max(1);
+    let (_, scraped) = tokio::join!(sampling, crate::metrics::sample(&ctx.cluster, window));
+    let findings = super::metrics::findings(&mut samples, &scraped, t);
     let worst = findings
         .iter()
         .map(|f| f.severity)
@@ -42,6 +46,7 @@ pub async fn run(
             .unwrap_or_else(|| "none".into())
             .into();
         r["severity"] = serde_json::to_value(worst).unwrap_or_default();
+        r["metrics"] = crate::output::metrics::json_value(&scraped);
         writeln!(io.out, "{}", go::json(&r))?;
     } else {
         let members = ctx.cluster.targets.len();
@@ -64,6 +69,7 @@ pub async fn run(
             .map(|t| format!("{} via {}", t.endpoint.display, t.route.describe()))
             .collect();
         writeln!(io.out, "routes: {}", routes.join("; "))?;
+        writeln!(io.out, "{}", super::metrics::summary(&scraped))?;
         writeln!(io.out)?;
         for f in &findings {
             let sev = match f.severity {
