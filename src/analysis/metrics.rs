@@ -17,6 +17,8 @@ pub const PEER_RTT_WARNING: f64 = 0.15;
 /// got is starved, once the best got at least `BUSY_LINK_BYTES` (more than heartbeats).
 const STARVED_SHARE: f64 = 0.25;
 const BUSY_LINK_BYTES: f64 = 16.0 * 1024.0;
+/// Entries the leader applied beyond a follower before a down stream counts on its own.
+const APPLIED_GAP: f64 = 10.0;
 
 /// One member's metrics, under its endpoint.
 pub type Read<'a> = (&'a str, &'a MemberMetrics);
@@ -219,12 +221,11 @@ fn links(read: &[Read], seconds: f64) -> Vec<Finding> {
         let back = follower.and_then(|(_, m)| m.links.iter().find(|l| l.to == leader_id));
         let mut why = Vec::new();
         let mut starved = false;
-        if link.stream_up == Some(false) {
-            why.push("the leader's stream to it is down".to_string());
-        }
-        if back.is_some_and(|b| b.stream_up == Some(false)) {
-            why.push("its stream to the leader is down".to_string());
-        }
+        // `etcd_network_active_peers` alone is not evidence: seen at 0 on a member that was
+        // exchanging data with the leader normally (after an earlier disconnect). It counts
+        // with a window's drop, failure, starvation or an applied gap.
+        let down =
+            link.stream_up == Some(false) || back.is_some_and(|b| b.stream_up == Some(false));
         let dropped = link.disconnects.window.unwrap_or(0.0)
             + back.and_then(|b| b.disconnects.window).unwrap_or(0.0);
         if dropped > 0.0 {
@@ -246,16 +247,20 @@ fn links(read: &[Read], seconds: f64) -> Vec<Finding> {
                 kb(best)
             ));
         }
-        if why.is_empty() {
+        let gap = follower
+            .and_then(|(_, f)| Some((leader.proposals_applied?, f.proposals_applied?)))
+            .filter(|(l, a)| l > a);
+        let far_behind = gap.is_some_and(|(l, a)| l - a >= APPLIED_GAP);
+        if why.is_empty() && !(down && far_behind) {
             continue;
         }
-        let to = name(&link.to);
-        if let Some((_, f)) = follower
-            && let (Some(l), Some(a)) = (leader.proposals_applied, f.proposals_applied)
-            && l > a
-        {
+        if down {
+            why.insert(0, "its stream with the leader is down".to_string());
+        }
+        if let Some((l, a)) = gap {
             why.push(format!("it applied {a:.0} entries, the leader {l:.0}"));
         }
+        let to = name(&link.to);
         // Heartbeats pass: the leader's heartbeat sends did not fail and the member still
         // sees a leader. Then what fails is the large messages.
         let heartbeats_pass = leader.heartbeat_send_failures.window.unwrap_or(0.0) == 0.0
@@ -503,9 +508,26 @@ mod tests {
         );
         assert_eq!(
             f.evidence,
-            "its stream to the leader is down; the stream dropped 1 time(s) in 6.0s; the leader sent it 85.0 kB in 6.0s against 1600.0 kB to the best-served follower; it applied 8 entries, the leader 48"
+            "its stream with the leader is down; the stream dropped 1 time(s) in 6.0s; the leader sent it 85.0 kB in 6.0s against 1600.0 kB to the best-served follower; it applied 8 entries, the leader 48"
         );
         assert!(f.hint.contains("path-MTU black hole"), "{}", f.hint);
+    }
+
+    #[test]
+    fn a_down_stream_alone_is_not_enough() {
+        let mut v = mtu_incident();
+        v[1].1.links[1] = link("c", 1_500_000.0, true, 0.0);
+        // Down, but no drop in the window and applied as far as the leader.
+        v[2].1.links[0] = link("a", 9000.0, false, 0.0);
+        v[2].1.proposals_applied = Some(48.0);
+        assert_eq!(findings(&view(&v), 6.0, false), vec![]);
+        // Down and 40 entries behind: a finding.
+        v[2].1.proposals_applied = Some(8.0);
+        let f = findings(&view(&v), 6.0, false);
+        assert_eq!(
+            f[0].evidence,
+            "its stream with the leader is down; it applied 8 entries, the leader 48"
+        );
     }
 
     #[test]
