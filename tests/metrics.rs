@@ -124,6 +124,14 @@ fn metrics_direct_with_the_client_certificate() {
         "{err}"
     );
 
+    // compare over a window reads the metrics alongside its samples.
+    let (out, err, code, _) =
+        run(lab
+            .plugin()
+            .args(["compare", "--samples=3", "--interval=300ms", "-w", "json"]));
+    assert_eq!(code, 0, "{err}");
+    check_json(&lab, &json(&out)["metrics"], "client URL");
+
     // Formats other than table and json: etcdctl's unsupported-format exit status.
     let (_, err, code, _) = run(lab.plugin().args(["metrics", "-w", "simple"]));
     assert_eq!(code, 4, "{err}");

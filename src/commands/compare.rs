@@ -35,49 +35,69 @@ pub async fn run(
     };
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
-    for n in 0..limit {
-        if n > 0 {
-            tokio::select! {
-                _ = wait_for(start, n, s.interval) => {}
-                _ = &mut ctrl_c => break,
-            }
+    // Over a window (several samples, no --watch) the members' metrics are read alongside.
+    let metrics = async {
+        if limit >= 2 && !s.watch {
+            Some(crate::metrics::sample(&ctx.cluster, s.interval * (limit - 1)).await)
+        } else {
+            None
         }
-        let sample = tokio::select! {
-            sample = sampler.sample(n == 0) => sample,
-            _ = &mut ctrl_c => break,
-        };
-        samples.push(sample);
-        // A long watch keeps what trends need, not the whole history.
-        if samples.len() > 120 {
-            samples.drain(1..samples.len() - 119);
-        }
-        if s.watch {
-            let findings = analyze(&samples, t);
-            if format == Format::Json {
-                writeln!(io.out, "{}", go::json(&report(&samples, &findings)))?;
-            } else {
-                if tty {
-                    write!(io.out, "\x1b[H\x1b[2J")?;
+    };
+    let sampling = async {
+        for n in 0..limit {
+            if n > 0 {
+                tokio::select! {
+                    _ = wait_for(start, n, s.interval) => {}
+                    _ = &mut ctrl_c => break,
                 }
-                writeln!(
-                    io.out,
-                    "sample {} at {:.1}s",
-                    n + 1,
-                    samples.last().map_or(0.0, |x| x.at.as_secs_f64())
-                )?;
-                print_table(io, &samples, color)?;
-                print_findings(io, &findings)?;
             }
-            io.out.flush()?;
+            let sample = tokio::select! {
+                sample = sampler.sample(n == 0) => sample,
+                _ = &mut ctrl_c => break,
+            };
+            samples.push(sample);
+            // A long watch keeps what trends need, not the whole history.
+            if samples.len() > 120 {
+                samples.drain(1..samples.len() - 119);
+            }
+            if s.watch {
+                let findings = analyze(&samples, t);
+                if format == Format::Json {
+                    writeln!(io.out, "{}", go::json(&report(&samples, &findings)))?;
+                } else {
+                    if tty {
+                        write!(io.out, "\x1b[H\x1b[2J")?;
+                    }
+                    writeln!(
+                        io.out,
+                        "sample {} at {:.1}s",
+                        n + 1,
+                        samples.last().map_or(0.0, |x| x.at.as_secs_f64())
+                    )?;
+                    print_table(io, &samples, color)?;
+                    print_findings(io, &findings)?;
+                }
+                io.out.flush()?;
+            }
         }
-    }
+        Ok::<(), Error>(())
+    };
+    let (sampled, scraped) = tokio::join!(sampling, metrics);
+    sampled?;
     if samples.is_empty() {
         return Ok(Outcome::Done);
     }
     if !s.watch {
-        let findings = analyze(&samples, t);
+        let findings = match &scraped {
+            Some(scraped) => super::metrics::findings(&mut samples, scraped, t),
+            None => analyze(&samples, t),
+        };
         if format == Format::Json {
-            writeln!(io.out, "{}", go::json(&report(&samples, &findings)))?;
+            let mut r = report(&samples, &findings);
+            if let Some(scraped) = &scraped {
+                r["metrics"] = crate::output::metrics::json_value(scraped);
+            }
+            writeln!(io.out, "{}", go::json(&r))?;
         } else {
             print_table(io, &samples, color)?;
             print_findings(io, &findings)?;
