@@ -3,7 +3,7 @@
 //! own round-trip times (a member far slower than its peers). Pure functions over plain values.
 
 use super::findings::analyze;
-use super::{Finding, Sample, Severity, Thresholds};
+use super::{Fact, Finding, Sample, Severity, Thresholds};
 use crate::metrics::member::{Link, MemberMetrics};
 use std::time::Duration;
 
@@ -38,6 +38,7 @@ fn finding(
         evidence,
         hint: hint.to_string(),
         members,
+        facts: vec![],
     }
 }
 
@@ -410,6 +411,10 @@ pub fn slow_member(samples: &[Sample]) -> Option<Finding> {
         ),
         hint: "a member that answers but slowly is stalled much of the time (CPU throttling or a paused process, a saturated disk, a congested link): look at its node's CPU, disk latency and network".into(),
         members: slow.iter().map(|(ep, _)| ep.to_string()).collect(),
+        facts: medians
+            .iter()
+            .map(|(ep, d)| Fact::real("health_read_median_seconds", Some(ep), d.as_secs_f64()))
+            .collect(),
     })
 }
 
@@ -607,7 +612,7 @@ mod tests {
                     .enumerate()
                     .map(|(j, ms)| MemberSample {
                         endpoint: format!("m{}", j + 1),
-                        status: Err("not asked".into()),
+                        status: Err(crate::etcd::EndpointError::Other("not asked".into())),
                         member_ids: None,
                         learner_ids: vec![],
                         alarms: vec![],

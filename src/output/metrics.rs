@@ -1,7 +1,8 @@
 //! `kubectl etcd metrics`: one row per member and one per peer link, from two scrapes; JSON
 //! with the same numbers unrounded.
 
-use super::{Streams, humanize, table};
+use super::{Streams, table};
+use crate::humanize;
 use crate::metrics::Scraped;
 use crate::metrics::member::{Counter, Link, MemberMetrics};
 use serde_json::{Value, json};
@@ -156,6 +157,14 @@ pub fn table(io: &mut Streams, rows: &[Scraped]) -> io::Result<()> {
         table::write(&mut io.out, &LINK_HEADER, &links)?;
     }
     Ok(())
+}
+
+/// A report with the members' metrics beside it (`-w json` of compare over a window).
+#[derive(serde::Serialize)]
+pub struct WithMetrics<'a, R: serde::Serialize> {
+    #[serde(flatten)]
+    pub report: &'a R,
+    pub metrics: Value,
 }
 
 /// The numbers as JSON: every member (with where its metrics were read) and every link.
