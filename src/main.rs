@@ -20,6 +20,7 @@ mod endpoint;
 mod error;
 mod etcd;
 mod humanize;
+mod metrics;
 mod output;
 mod route;
 mod snapshot;

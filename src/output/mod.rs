@@ -11,6 +11,7 @@ pub mod hashkv;
 pub mod health;
 pub mod members;
 pub mod snapshot;
+pub mod metrics;
 pub mod status;
 pub mod table;
 
