@@ -4,6 +4,7 @@
 
 pub mod alarms;
 pub mod compare;
+pub mod endpoints;
 pub mod fleet;
 pub mod go;
 pub mod hashkv;
