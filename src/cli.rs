@@ -88,6 +88,12 @@ pub enum Command {
     },
     /// Plugin version and git revision
     Version,
+    /// Shell completion script for kubectl-etcd run by its own name (for `kubectl etcd <TAB>`,
+    /// install the kubectl_complete-etcd helper: see the README)
+    Completion {
+        #[arg(value_enum)]
+        shell: crate::completion::Shell,
+    },
 }
 
 /// How to reach members found through Kubernetes.
@@ -105,7 +111,7 @@ pub enum Via {
 
 /// kubectl's global flags (kubectl passes none to plugins), and where etcd credentials are.
 /// Where a name clashes with etcdctl's, etcdctl keeps it and the kube one takes a `kube-` prefix.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 #[command(next_help_heading = "Kubernetes flags (as kubectl)")]
 pub struct KubeFlags {
     /// Path to one kubeconfig file (else KUBECONFIG, else ~/.kube/config)

@@ -4,6 +4,7 @@ mod analysis;
 mod apiserver;
 mod cli;
 mod commands;
+mod completion;
 mod config;
 mod credentials;
 mod discover;
@@ -23,6 +24,12 @@ fn main() {
 }
 
 fn run() -> i32 {
+    // kubectl_complete-etcd's hidden entry point: the words are unfinished, so not for clap.
+    let mut args = std::env::args_os().skip(1);
+    if args.next().is_some_and(|a| a == completion::ENTRY) {
+        let words: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+        return completion::run(&words);
+    }
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {

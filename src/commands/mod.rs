@@ -50,8 +50,13 @@ impl Context {
 }
 
 pub async fn run(cli: Cli, io: &mut Streams<'_>) -> Result<(), Error> {
-    if let Command::Version = cli.command {
-        return version::run(io);
+    match cli.command {
+        Command::Version => return version::run(io),
+        Command::Completion { shell } => {
+            crate::completion::script(shell, io.out);
+            return Ok(());
+        }
+        _ => {}
     }
     let format = cli
         .etcd
@@ -90,7 +95,7 @@ pub async fn run(cli: Cli, io: &mut Streams<'_>) -> Result<(), Error> {
             sampling,
             thresholds,
         } => doctor::run(&ctx, io, &sampling, &thresholds.thresholds()).await,
-        Command::Version => unreachable!("handled above"),
+        Command::Version | Command::Completion { .. } => unreachable!("handled above"),
     }
 }
 
