@@ -37,7 +37,8 @@ problem, 4 unsupported output format, 5 no etcd members found, 6 API server unre
     about = ABOUT,
     long_about = LONG_ABOUT,
     propagate_version = true,
-    disable_help_subcommand = true
+    disable_help_subcommand = true,
+    after_help = crate::examples::TOP
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -53,15 +54,19 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Status of every member (etcdctl endpoint status)
+    #[command(after_help = crate::examples::STATUS)]
     Status,
     /// Health of every member: a timed quorum read (etcdctl endpoint health)
+    #[command(after_help = crate::examples::HEALTH)]
     Health,
     /// The cluster's member list (etcdctl member list)
-    #[command(visible_alias = "member-list")]
+    #[command(visible_alias = "member-list", after_help = crate::examples::MEMBERS)]
     Members,
     /// Active alarms such as NOSPACE or CORRUPT (etcdctl alarm list)
+    #[command(after_help = crate::examples::ALARMS)]
     Alarms,
     /// Hash of each member's key-value store (etcdctl endpoint hashkv)
+    #[command(after_help = crate::examples::HASHKV)]
     Hashkv {
         /// Revision to hash at; 0 means the latest. Hashes compare only at the same revision.
         #[arg(long, default_value_t = 0)]
@@ -69,9 +74,11 @@ pub enum Command {
     },
     /// Discovered members: pod, node, advertised URL, route taken, credentials, and why not
     /// the other routes
+    #[command(after_help = crate::examples::ENDPOINTS)]
     Endpoints,
     /// Members side by side with lag, apply lag, hash at one revision and membership
     /// agreement; over time with --samples/--watch; and what it means
+    #[command(after_help = crate::examples::COMPARE)]
     Compare {
         #[command(flatten)]
         sampling: SamplingFlags,
@@ -80,6 +87,7 @@ pub enum Command {
     },
     /// Discovery, routes, health and a few samples as one report; exit 0 ok, 1 warning,
     /// 2 critical
+    #[command(after_help = crate::examples::DOCTOR)]
     Doctor {
         #[command(flatten)]
         sampling: SamplingFlags,
@@ -87,9 +95,11 @@ pub enum Command {
         thresholds: ThresholdFlags,
     },
     /// Plugin version and git revision
+    #[command(after_help = crate::examples::VERSION)]
     Version,
     /// Shell completion script for kubectl-etcd run by its own name (for `kubectl etcd <TAB>`,
     /// install the kubectl_complete-etcd helper: see the README)
+    #[command(after_help = crate::examples::COMPLETION)]
     Completion {
         #[arg(value_enum)]
         shell: crate::completion::Shell,

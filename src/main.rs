@@ -12,6 +12,7 @@ mod duration;
 mod endpoint;
 mod error;
 mod etcd;
+mod examples;
 mod output;
 mod route;
 
