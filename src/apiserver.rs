@@ -1,9 +1,28 @@
 //! The Kubernetes API server: a client built the way kubectl builds one (kubectl passes no
 //! global flags to a plugin, so they are parsed here), and API errors worded for users.
 
-use crate::cli::KubeFlags;
 use kube::config::{KubeConfigOptions, Kubeconfig};
+use std::path::PathBuf;
 use std::time::Duration;
+
+/// How to build the API client: kubectl's global flags, as plain values.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectOptions {
+    /// One kubeconfig file (else `KUBECONFIG`, else `~/.kube/config`).
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    pub cluster: Option<String>,
+    pub user: Option<String>,
+    /// The API server's address, overriding the kubeconfig.
+    pub server: Option<String>,
+    /// A bearer token, replacing the kubeconfig user's credentials.
+    pub token: Option<String>,
+    pub as_user: Option<String>,
+    pub as_groups: Vec<String>,
+    pub insecure_skip_tls_verify: bool,
+    /// A bound on each request; None or zero means the default connect bound only.
+    pub request_timeout: Option<Duration>,
+}
 
 /// Why the API server could not be used. Each kind has its own exit code (see `error.rs`).
 #[derive(Debug, thiserror::Error)]
@@ -38,8 +57,24 @@ pub struct Api {
 
 /// Builds the client from `--kubeconfig` (one file), else `KUBECONFIG` (a merged path list, first
 /// wins), else `~/.kube/config`; then `--context/--kube-cluster/--user`, then the overrides.
-pub async fn connect(f: &KubeFlags) -> Result<Api, ApiError> {
-    let kubeconfig = match &f.kubeconfig {
+pub async fn connect(f: &ConnectOptions) -> Result<Api, ApiError> {
+    let kubeconfig = read_kubeconfig(f)?;
+    connect_with(f, kubeconfig).await
+}
+
+/// The kubeconfig's context names, in file order, for the fleet view (`--all-contexts`).
+pub fn context_names(f: &ConnectOptions) -> Result<Vec<String>, ApiError> {
+    Ok(read_kubeconfig(f)?
+        .contexts
+        .into_iter()
+        .map(|c| c.name)
+        .collect())
+}
+
+/// `--kubeconfig` (one file), else `KUBECONFIG` (a merged path list, first wins), else
+/// `~/.kube/config`.
+fn read_kubeconfig(f: &ConnectOptions) -> Result<Kubeconfig, ApiError> {
+    Ok(match &f.kubeconfig {
         Some(path) => Kubeconfig::read_from(path)
             .map_err(|e| ApiError::Config(format!("cannot read --kubeconfig {}: {}", path.display(), root(&e))))?,
         None => match Kubeconfig::from_env() {
@@ -58,7 +93,10 @@ pub async fn connect(f: &KubeFlags) -> Result<Api, ApiError> {
                 )));
             }
         },
-    };
+    })
+}
+
+async fn connect_with(f: &ConnectOptions, kubeconfig: Kubeconfig) -> Result<Api, ApiError> {
     let context = f
         .context
         .clone()
@@ -81,7 +119,7 @@ pub async fn connect(f: &KubeFlags) -> Result<Api, ApiError> {
     }
     let options = KubeConfigOptions {
         context: f.context.clone(),
-        cluster: f.kube_cluster.clone(),
+        cluster: f.cluster.clone(),
         user: f.user.clone(),
     };
     let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
@@ -103,10 +141,10 @@ pub async fn connect(f: &KubeFlags) -> Result<Api, ApiError> {
     if let Some(user) = &f.as_user {
         config.auth_info.impersonate = Some(user.clone());
     }
-    if !f.as_group.is_empty() {
-        config.auth_info.impersonate_groups = Some(f.as_group.clone());
+    if !f.as_groups.is_empty() {
+        config.auth_info.impersonate_groups = Some(f.as_groups.clone());
     }
-    if f.kube_insecure_skip_tls_verify {
+    if f.insecure_skip_tls_verify {
         config.accept_invalid_certs = true;
     }
     if let Some(t) = f.request_timeout.filter(|t| !t.is_zero()) {

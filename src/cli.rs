@@ -1,14 +1,20 @@
 //! Command-line interface: etcdctl's flags and environment, as `kubectl etcd`.
 
+use crate::apiserver::ConnectOptions;
+use crate::commands::Command as Run;
+use crate::commands::fleet::{Contexts, Fleet};
+use crate::compat::Compat;
+use crate::config::ContextCredentials;
+use crate::context::{Options, Sampling};
 use crate::duration;
-use crate::output::Compat;
+use crate::route;
 use clap::{ArgAction, Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
 
 const ABOUT: &str = "etcdctl's endpoint status, health, member list, alarm list and hashkv for every etcd member, from a laptop";
 
-const LONG_ABOUT: &str = "\
+pub const LONG_ABOUT: &str = "\
 etcdctl's endpoint status, health, member list, alarm list and hashkv for every etcd member, \
 from a laptop.
 
@@ -47,8 +53,135 @@ pub struct Cli {
     #[command(flatten)]
     pub kube: KubeFlags,
 
+    #[command(flatten)]
+    pub fleet: FleetFlags,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Many clusters at once: one line per kubeconfig context.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Many clusters (status, health, doctor)")]
+pub struct FleetFlags {
+    /// Check the cluster of every kubeconfig context, one line each; exit status is the worst
+    /// cluster's (0 ok, 1 a warning, a member down or a cluster not checked, 2 critical)
+    #[arg(long, global = true, conflicts_with = "contexts")]
+    pub all_contexts: bool,
+
+    /// Check these contexts' clusters, one line each (comma separated)
+    #[arg(long, global = true, value_delimiter = ',', value_name = "A,B,…")]
+    pub contexts: Vec<String>,
+
+    /// Clusters checked at the same time
+    #[arg(long, global = true, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..), value_name = "N")]
+    pub parallel: u16,
+
+    /// Time limit for each cluster (discovery, connections and samples together)
+    #[arg(long, global = true, default_value = "30s", value_parser = duration::parse, value_name = "DURATION")]
+    pub cluster_timeout: Duration,
+}
+
+impl Cli {
+    /// The flags as plain values: the run's options, and the command with its arguments.
+    /// Commands never see the clap types above.
+    pub fn into_parts(self) -> (Options, Run) {
+        let (e, k, f) = (self.etcd, self.kube, self.fleet);
+        let mut no_color = false;
+        let mut sampling = |s: SamplingFlags| {
+            no_color = s.no_color;
+            Sampling {
+                samples: s.samples,
+                interval: s.interval,
+                watch: s.watch,
+            }
+        };
+        let command = match self.command {
+            Command::Status => Run::Status,
+            Command::Health => Run::Health,
+            Command::Members => Run::Members,
+            Command::Alarms => Run::Alarms,
+            Command::Hashkv { rev } => Run::Hashkv { rev },
+            Command::Endpoints => Run::Endpoints,
+            Command::Compare {
+                sampling: s,
+                thresholds: t,
+            } => Run::Compare {
+                sampling: sampling(s),
+                thresholds: t.thresholds(),
+            },
+            Command::Doctor {
+                sampling: s,
+                thresholds: t,
+            } => Run::Doctor {
+                sampling: sampling(s),
+                thresholds: t.thresholds(),
+            },
+            Command::Version => Run::Version,
+            Command::Completion { shell } => Run::Completion {
+                shell: match shell {
+                    CompletionShell::Bash => clap_complete::Shell::Bash,
+                    CompletionShell::Zsh => clap_complete::Shell::Zsh,
+                    CompletionShell::Fish => clap_complete::Shell::Fish,
+                    CompletionShell::Powershell => clap_complete::Shell::PowerShell,
+                },
+                // The root's bin_name is "kubectl etcd" (for help); the script is for the
+                // program's own name.
+                command: Box::new(
+                    <Cli as clap::CommandFactory>::command().bin_name("kubectl-etcd"),
+                ),
+            },
+        };
+        let fleet_contexts = if f.all_contexts {
+            Some(Contexts::All)
+        } else if !f.contexts.is_empty() {
+            Some(Contexts::Named(f.contexts))
+        } else {
+            None
+        };
+        let command = match fleet_contexts {
+            Some(contexts) => Run::Fleet {
+                fleet: Fleet {
+                    contexts,
+                    parallel: usize::from(f.parallel),
+                    cluster_timeout: f.cluster_timeout,
+                },
+                command: Box::new(command),
+            },
+            None => command,
+        };
+        let kube = k.connect_options();
+        let options = Options {
+            endpoints: e.endpoints,
+            credentials: ContextCredentials {
+                cert_secret: k.cert_secret,
+                ca_configmap: k.ca_configmap,
+                ca_secret: k.ca_secret,
+                cacert: e.cacert,
+                cert: e.cert,
+                key: e.key,
+            },
+            insecure_skip_tls_verify: e.insecure_skip_tls_verify,
+            insecure_transport: e.insecure_transport,
+            dial_timeout: e.dial_timeout,
+            command_timeout: e.command_timeout,
+            write_out: e.write_out,
+            hex: e.hex,
+            cluster: e.cluster,
+            etcdctl_compat: e.etcdctl_compat,
+            no_color,
+            kube,
+            namespace: k.namespace,
+            selector: k.selector,
+            via: match k.via {
+                Via::Auto => route::Via::Auto,
+                Via::Direct => route::Via::Direct,
+                Via::PortForward => route::Via::PortForward,
+                Via::Exec => route::Via::Exec,
+            },
+        };
+        (options, command)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,8 +235,17 @@ pub enum Command {
     #[command(after_help = crate::examples::COMPLETION)]
     Completion {
         #[arg(value_enum)]
-        shell: crate::completion::Shell,
+        shell: CompletionShell,
     },
+}
+
+/// The shells `completion` writes a script for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
 }
 
 /// How to reach members found through Kubernetes.
@@ -189,6 +331,24 @@ pub struct KubeFlags {
     /// <cluster>-etcd): a short-lived client certificate is minted from it in memory
     #[arg(long, global = true, value_name = "NS/NAME")]
     pub ca_secret: Option<String>,
+}
+
+impl KubeFlags {
+    /// kubectl's flags as the API client's plain options.
+    pub fn connect_options(&self) -> ConnectOptions {
+        ConnectOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            cluster: self.kube_cluster.clone(),
+            user: self.user.clone(),
+            server: self.server.clone(),
+            token: self.token.clone(),
+            as_user: self.as_user.clone(),
+            as_groups: self.as_group.clone(),
+            insecure_skip_tls_verify: self.kube_insecure_skip_tls_verify,
+            request_timeout: self.request_timeout,
+        }
+    }
 }
 
 /// kubectl's --request-timeout: a Go duration, or a bare number of seconds.

@@ -1,5 +1,5 @@
-//! Shell completion. `kubectl etcd completion SHELL` prints clap_complete's script for
-//! `kubectl-etcd` run directly. `kubectl etcd <TAB>` is kubectl's own completion, which (kubectl
+//! Completion of `kubectl etcd <TAB>` (the static scripts of `kubectl etcd completion SHELL` are
+//! commands/completion.rs). `kubectl etcd <TAB>` is kubectl's own completion, which (kubectl
 //! ≥ 1.26) runs `kubectl_complete-etcd` with the words typed; that helper calls the hidden
 //! `kubectl-etcd __complete WORDS… CURRENT`, answered here in cobra's format: subcommands, flags,
 //! `-w`/`--via`/`--etcdctl-compat` values, kubeconfig contexts, namespaces with etcd pods and the
@@ -16,28 +16,6 @@ use words::Want;
 
 /// The hidden first argument kubectl's completion helper passes.
 pub const ENTRY: &str = "__complete";
-
-/// The shells clap_complete writes a script for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Shell {
-    Bash,
-    Zsh,
-    Fish,
-    Powershell,
-}
-
-/// The completion script for `shell`, for the program name `kubectl-etcd`.
-pub fn script(shell: Shell, out: &mut dyn Write) {
-    let shell = match shell {
-        Shell::Bash => clap_complete::Shell::Bash,
-        Shell::Zsh => clap_complete::Shell::Zsh,
-        Shell::Fish => clap_complete::Shell::Fish,
-        Shell::Powershell => clap_complete::Shell::PowerShell,
-    };
-    // The root's bin_name is "kubectl etcd" (for help); the script is for the program's name.
-    let mut cmd = Cli::command().bin_name("kubectl-etcd");
-    clap_complete::generate(shell, &mut cmd, "kubectl-etcd", out);
-}
 
 /// `-w` values: etcdctl's formats (the flag takes any string so that an unknown one gets
 /// etcdctl's exit code 4, so clap has no list of them).
@@ -116,7 +94,7 @@ fn answer(root: &Command, pos: &words::Position, done: &[String]) -> cobra::Answ
 fn values(id: &str, arg: Option<&clap::Arg>, done: &[String], word: &str) -> cobra::Answer {
     let mut a = cobra::Answer::new(cobra::NO_FILE_COMP);
     let kube = || kube_flags(done);
-    let named = |what| kube().map(|k| sources::kubeconfig_names(&k, what));
+    let named = |what| kube().map(|k| sources::kubeconfig_names(&k.connect_options(), what));
     let pairs: Vec<(String, String)> = match id {
         "write_out" => FORMATS
             .iter()
@@ -130,7 +108,7 @@ fn values(id: &str, arg: Option<&clap::Arg>, done: &[String], word: &str) -> cob
         "kube_cluster" => named(sources::Named::Cluster).unwrap_or_default(),
         "user" => named(sources::Named::User).unwrap_or_default(),
         "namespace" => kube()
-            .and_then(|k| block_on(sources::etcd_namespaces(&k)))
+            .and_then(|k| block_on(sources::etcd_namespaces(&k.connect_options())))
             .unwrap_or_default(),
         "endpoints" => {
             // A comma list: complete the last URL, keep the ones before it.
@@ -141,7 +119,10 @@ fn values(id: &str, arg: Option<&clap::Arg>, done: &[String], word: &str) -> cob
                 format!("{before},")
             };
             kube()
-                .and_then(|k| block_on(sources::member_endpoints(&k)))
+                .and_then(|k| {
+                    let (ns, sel) = (k.namespace.as_deref(), k.selector.as_deref());
+                    block_on(sources::member_endpoints(&k.connect_options(), ns, sel))
+                })
                 .unwrap_or_default()
                 .into_iter()
                 .map(|(url, d)| (format!("{head}{url}"), d))

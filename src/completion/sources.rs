@@ -2,8 +2,7 @@
 //! the API server the namespaces holding etcd pods and the members' client URLs. Each returns
 //! (candidate, description) pairs and never fails: completion shows what it can, quietly.
 
-use crate::apiserver;
-use crate::cli::KubeFlags;
+use crate::apiserver::{self, ConnectOptions};
 use crate::discover;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::ListParams;
@@ -14,7 +13,7 @@ use std::time::Duration;
 /// Longest a completion waits for the API server: a shell must not hang on a TAB.
 pub const API_LIMIT: Duration = Duration::from_secs(5);
 
-fn kubeconfig(k: &KubeFlags) -> Option<Kubeconfig> {
+fn kubeconfig(k: &ConnectOptions) -> Option<Kubeconfig> {
     match &k.kubeconfig {
         Some(path) => Kubeconfig::read_from(path).ok(),
         None => match Kubeconfig::from_env() {
@@ -33,7 +32,7 @@ pub enum Named {
     User,
 }
 
-pub fn kubeconfig_names(k: &KubeFlags, what: Named) -> Vec<(String, String)> {
+pub fn kubeconfig_names(k: &ConnectOptions, what: Named) -> Vec<(String, String)> {
     let Some(cfg) = kubeconfig(k) else {
         return Vec::new();
     };
@@ -76,8 +75,8 @@ pub fn kubeconfig_names(k: &KubeFlags, what: Named) -> Vec<(String, String)> {
 }
 
 /// kubectl's flags as typed, with a short request timeout unless one was given.
-fn bounded(k: &KubeFlags) -> KubeFlags {
-    KubeFlags {
+fn bounded(k: &ConnectOptions) -> ConnectOptions {
+    ConnectOptions {
         request_timeout: Some(k.request_timeout.unwrap_or(API_LIMIT)),
         ..k.clone()
     }
@@ -85,7 +84,7 @@ fn bounded(k: &KubeFlags) -> KubeFlags {
 
 /// Namespaces with etcd pods (kubeadm's `component=etcd`, OpenShift's `app=etcd`) across the
 /// cluster; where listing all pods is not allowed or finds none, the usual places.
-pub async fn etcd_namespaces(k: &KubeFlags) -> Vec<(String, String)> {
+pub async fn etcd_namespaces(k: &ConnectOptions) -> Vec<(String, String)> {
     let found = tokio::time::timeout(API_LIMIT, async {
         let api = apiserver::connect(&bounded(k)).await.ok()?;
         let pods: kube::Api<Pod> = kube::Api::all(api.client.clone());
@@ -125,12 +124,14 @@ pub async fn etcd_namespaces(k: &KubeFlags) -> Vec<(String, String)> {
 }
 
 /// The members' advertised client URLs, found as the commands find them (with `-n`/`-l`).
-pub async fn member_endpoints(k: &KubeFlags) -> Vec<(String, String)> {
+pub async fn member_endpoints(
+    k: &ConnectOptions,
+    namespace: Option<&str>,
+    selector: Option<&str>,
+) -> Vec<(String, String)> {
     tokio::time::timeout(API_LIMIT, async {
         let api = apiserver::connect(&bounded(k)).await.ok()?;
-        let found = discover::discover(&api, k.namespace.as_deref(), k.selector.as_deref())
-            .await
-            .ok()?;
+        let found = discover::discover(&api, namespace, selector).await.ok()?;
         Some(
             found
                 .members

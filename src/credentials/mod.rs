@@ -249,3 +249,4 @@ impl ServerCertVerifier for NoVerify {
     }
 }
 pub mod kube;
+pub mod precedence;

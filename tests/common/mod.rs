@@ -1,10 +1,11 @@
 //! Test lab: real etcd clusters (Debian's `etcd`, 3.4.23) with TLS and client-certificate auth
 //! on loopback. Each lab takes its own 127.a.b.0/24 block and gives each member its own
-//! address on the real ports 2379/2380, like nodes. Members are killed on drop, even when a
-//! test fails; their logs are printed then.
+//! address on the real ports 2379/2380 (and plain-HTTP metrics on 2381), like nodes. Members
+//! are killed on drop, even when a test fails; their logs are printed then.
 #![allow(dead_code)]
 
 pub mod fakeapi;
+pub mod process;
 
 /// The lab's members as a kubeadm cluster behind the fake API server: mirror pods from the real
 /// kubeadm manifest (addresses rewritten to the members'), nodes, port-forward targets, and the
@@ -80,6 +81,10 @@ impl Member {
     pub fn peer_url(&self) -> String {
         format!("https://{}:2380", self.ip)
     }
+    /// Plain-HTTP metrics, as kubeadm's `--listen-metrics-urls=http://127.0.0.1:2381`.
+    pub fn metrics_url(&self) -> String {
+        format!("http://{}:2381/metrics", self.ip)
+    }
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
     }
@@ -114,6 +119,10 @@ pub struct Lab {
     pub members: Vec<Member>,
     pub pki: Pki,
     opts: Options,
+    /// This lab's entry in the live-log registry that deadline failures print.
+    logs_id: u64,
+    /// Dropped last (declared last): the slot is freed once the members are gone.
+    _permit: process::LabPermit,
 }
 
 fn random_u64() -> u64 {
@@ -128,15 +137,16 @@ fn random_u64() -> u64 {
     h.finish()
 }
 
-/// A free 127.a.b.0/24 block: every member address must bind 2379 and 2380.
+/// A free 127.a.b.0/24 block: every member address must bind 2379, 2380 and 2381.
 fn free_block(n: usize) -> String {
     for _ in 0..200 {
         let r = random_u64();
         let base = format!("127.{}.{}", 1 + (r % 254), (r >> 8) % 256);
         let free = (1..=n).all(|i| {
             let ip = format!("{base}.{i}");
-            TcpListener::bind((ip.as_str(), 2379)).is_ok()
-                && TcpListener::bind((ip.as_str(), 2380)).is_ok()
+            [2379, 2380, 2381]
+                .iter()
+                .all(|&port| TcpListener::bind((ip.as_str(), port)).is_ok())
         });
         if free {
             return base;
@@ -194,6 +204,7 @@ impl Lab {
     }
 
     pub fn start_with(n: usize, opts: Options) -> Lab {
+        let permit = process::LabPermit::acquire();
         let dir = tempfile::Builder::new()
             .prefix("etcd-lab-")
             .tempdir()
@@ -253,6 +264,7 @@ impl Lab {
                 .arg(format!("--advertise-client-urls=https://{ip}:2379"))
                 .arg(format!("--listen-peer-urls=https://{ip}:2380"))
                 .arg(format!("--initial-advertise-peer-urls=https://{ip}:2380"))
+                .arg(format!("--listen-metrics-urls=http://{ip}:2381"))
                 .arg(format!("--initial-cluster={}", initial.join(",")))
                 .arg("--initial-cluster-state=new")
                 .arg(format!("--initial-cluster-token={token}"))
@@ -285,11 +297,19 @@ impl Lab {
                 frozen: false,
             });
         }
+        let logs_id = process::register_logs(
+            members
+                .iter()
+                .map(|m| (format!("{} ({})", m.name, m.ip), m.log.clone()))
+                .collect(),
+        );
         let lab = Lab {
             dir,
             members,
             pki,
             opts,
+            logs_id,
+            _permit: permit,
         };
         lab.wait_ready(Duration::from_secs(30));
         lab
@@ -374,11 +394,10 @@ impl Lab {
         let mut last = String::new();
         let mut stable = 0;
         while start.elapsed() < limit {
-            let out = self
-                .etcdctl()
-                .args(["endpoint", "status", "-w", "json"])
-                .output()
-                .expect("run etcdctl");
+            let (out, _) = process::output_within(
+                self.etcdctl().args(["endpoint", "status", "-w", "json"]),
+                Duration::from_secs(15),
+            );
             let text = String::from_utf8_lossy(&out.stdout).to_string();
             if out.status.success() && text.matches("raftIndex").count() == self.members.len() {
                 let leaders = text.matches("\"leader\":").count();
@@ -424,10 +443,8 @@ impl Lab {
 
     pub fn dump_logs(&self) {
         for m in &self.members {
-            let log = std::fs::read_to_string(&m.log).unwrap_or_default();
-            let tail: Vec<&str> = log.lines().rev().take(8).collect();
             eprintln!("---- {} ({}) log tail ----", m.name, m.ip);
-            for l in tail.iter().rev() {
+            for l in process::log_tail(&m.log, 12) {
                 eprintln!("{l}");
             }
         }
@@ -445,6 +462,7 @@ impl Drop for Lab {
             }
             self.kill(i);
         }
+        process::unregister_logs(self.logs_id);
     }
 }
 
@@ -466,19 +484,31 @@ pub fn bare_plugin() -> Command {
     c
 }
 
-/// Runs a command to completion, returning (stdout, stderr, exit code, wall time).
+/// Runs a command to completion within `process::DEADLINE`, returning (stdout, stderr, exit
+/// code, wall time). Past the deadline the command is killed and the test fails.
 pub fn run(c: &mut Command) -> (String, String, i32, Duration) {
-    let start = Instant::now();
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = c.output().expect("run command");
+    run_within(c, process::DEADLINE)
+}
+
+/// `run` with its own deadline.
+pub fn run_within(c: &mut Command, limit: Duration) -> (String, String, i32, Duration) {
+    let (out, took) = process::output_within(c, limit);
+    texts(out, took)
+}
+
+/// `run` with `stdin` written to the command's standard input.
+pub fn run_with_stdin(c: &mut Command, stdin: &[u8]) -> (String, String, i32, Duration) {
+    let (out, took) =
+        process::Running::start_within(c, process::DEADLINE, Some(stdin.to_vec())).finish();
+    texts(out, took)
+}
+
+fn texts(o: Output, took: Duration) -> (String, String, i32, Duration) {
     (
-        String::from_utf8_lossy(&stdout).into_owned(),
-        String::from_utf8_lossy(&stderr).into_owned(),
-        status.code().unwrap_or(-1),
-        start.elapsed(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+        o.status.code().unwrap_or(-1),
+        took,
     )
 }
 

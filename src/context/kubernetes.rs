@@ -1,0 +1,75 @@
+//! The plugin's way: members found through the kubeconfig, credentials by precedence
+//! (`credentials::precedence`), each member reached by the route `route::plan` chooses.
+
+use super::{ContextError, FoundBy, Members, Options};
+use crate::apiserver::{self, Api};
+use crate::config;
+use crate::credentials::precedence;
+use crate::discover::{self, Member};
+use crate::etcd::{Cluster, Target};
+use crate::route::{self, Reach, Route, Via};
+
+pub(super) async fn resolve(o: &Options) -> Result<Members, ContextError> {
+    let api = apiserver::connect(&o.kube).await?;
+    let found = discover::discover(&api, o.namespace.as_deref(), o.selector.as_deref()).await?;
+    let steps = precedence::steps(
+        &o.credentials,
+        o.insecure_skip_tls_verify,
+        found.source.is_openshift(),
+        config::load(&api.context),
+    );
+    let resolved = precedence::resolve(steps, &api).await?;
+    let creds = resolved.credentials;
+    let tls = match &creds {
+        Some(c) => Some(c.client_config()?),
+        None => None,
+    };
+    let targets = found
+        .members
+        .iter()
+        .map(|m| target(m, &api, o.via, creds.is_some()))
+        .collect();
+    if let Some(r) = resolved.remember {
+        config::remember(&api.context, &r);
+    }
+    Ok(Members {
+        cluster: Cluster {
+            targets,
+            tls,
+            has_client_cert: creds.as_ref().is_some_and(|c| c.identity.is_some()),
+            dial_timeout: o.dial_timeout,
+            command_timeout: o.command_timeout,
+        },
+        found_by: FoundBy::Kubernetes(found.source),
+        credentials: creds.map(|c| c.source),
+    })
+}
+
+/// One member's target: the planned route (and fallback) with the API client attached.
+fn target(m: &Member, api: &Api, via: Via, have_creds: bool) -> Target {
+    let plan = route::plan(
+        via,
+        Reach {
+            credentials: have_creds,
+            pod: m.pod.is_some(),
+            exec: m.exec.is_some(),
+        },
+    );
+    let route = match plan.route {
+        Ok(kind) => Route::for_member(kind, m, &api.client),
+        Err(why) => Route::Unavailable(why.to_string()),
+    };
+    Target {
+        endpoint: m.endpoint.clone(),
+        route,
+        fallback: plan
+            .fallback
+            .map(|kind| Route::for_member(kind, m, &api.client)),
+        pod: m
+            .pod
+            .as_ref()
+            .map(|p| format!("{}/{}", p.namespace, p.name)),
+        node: (!m.node.is_empty()).then(|| m.node.clone()),
+        quota_backend_bytes: m.quota_backend_bytes,
+    }
+}
