@@ -3,9 +3,10 @@
 //! a kubeconfig pointing at the fake API server for contexts, namespaces and member endpoints.
 //! Also the static scripts of `kubectl etcd completion SHELL`.
 
-#[path = "ship/bounded.rs"]
-mod bounded;
 mod common;
+#[path = "ship/support.rs"]
+mod support;
+use support::run_bounded;
 
 use common::fakeapi::{FakeApi, FakeApiConfig, mirror_pod, node, rewrite_addresses};
 use std::path::{Path, PathBuf};
@@ -28,13 +29,13 @@ impl Shell {
         std::os::unix::fs::symlink(common::PLUGIN, bin.join("kubectl-etcd")).unwrap();
         let helper = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/kubectl_complete-etcd");
         std::os::unix::fs::symlink(helper, bin.join("kubectl_complete-etcd")).unwrap();
-        let path = bounded::path_with_kubectl(&bin).expect("kubectl on PATH");
+        let path = support::path_with_kubectl(&bin).expect("kubectl on PATH");
         Shell { dir, path }
     }
 
     /// `kubectl __complete etcd WORDS…` with this kubeconfig: (candidate lines, directive line).
     fn complete(&self, kubeconfig: &Path, words: &[&str]) -> (Vec<String>, String) {
-        let ran = bounded::run(
+        let ran = run_bounded(
             Command::new("kubectl")
                 .args(["__complete", "etcd"])
                 .args(words)
@@ -210,7 +211,7 @@ fn completion_scripts_for_each_shell() {
         ("fish", "complete -c kubectl-etcd"),
         ("powershell", "Register-ArgumentCompleter"),
     ] {
-        let ran = bounded::run(
+        let ran = run_bounded(
             common::bare_plugin().args(["completion", shell]),
             Duration::from_secs(30),
         );
@@ -218,7 +219,7 @@ fn completion_scripts_for_each_shell() {
         assert!(ran.stdout.contains(marker), "{shell}:\n{}", ran.stdout);
         assert!(ran.stdout.contains("doctor"), "{shell}");
     }
-    let ran = bounded::run(
+    let ran = run_bounded(
         common::bare_plugin().args(["completion", "tcsh"]),
         Duration::from_secs(30),
     );

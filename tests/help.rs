@@ -1,14 +1,15 @@
 //! Every command's --help (and -h) ends with an Examples section of `kubectl etcd` invocations,
 //! as the user sees it from the binary. (src/examples.rs checks that each example parses.)
 
-#[path = "ship/bounded.rs"]
-mod bounded;
 mod common;
+#[path = "ship/support.rs"]
+mod support;
+use support::run_bounded;
 
 use std::time::Duration;
 
 fn help(args: &[&str]) -> String {
-    let ran = bounded::run(common::bare_plugin().args(args), Duration::from_secs(30));
+    let ran = run_bounded(common::bare_plugin().args(args), Duration::from_secs(30));
     assert_eq!((ran.code, ran.stderr.as_str()), (0, ""), "{args:?}");
     ran.stdout
 }
