@@ -20,6 +20,7 @@ mod endpoint;
 mod error;
 mod etcd;
 mod examples;
+mod humanize;
 mod output;
 mod route;
 

@@ -2,7 +2,7 @@
 //! platform team scans each morning, drawn from the cluster's last sample and its findings.
 //! Pure: samples and findings in, a summary out.
 
-use super::{DEFAULT_QUOTA, Finding, Sample, Severity};
+use super::{DEFAULT_QUOTA, Finding, Sample, Severity, view};
 use crate::etcd::Status;
 
 /// A cluster at a glance.
@@ -13,8 +13,8 @@ pub struct ClusterSummary {
     pub members_total: usize,
     /// The leader's endpoint, when some answering member names one that answered.
     pub leader: Option<String>,
-    /// The largest raft-index lag behind the leader among answering members (0 without a
-    /// leader's index to compare with).
+    /// The largest raft-index lag among answering members behind the leader's index (the
+    /// highest index when no member names itself leader).
     pub largest_lag: u64,
     /// The largest member database file, in bytes, and the quota that applies to it.
     pub db_size_largest: i64,
@@ -41,9 +41,15 @@ pub fn summarize(samples: &[Sample], findings: &[Finding]) -> ClusterSummary {
         .iter()
         .filter_map(|m| m.status.as_ref().ok().map(|st| (m.endpoint.as_str(), st)))
         .collect();
-    let leader = leader_of(&answering);
-    let leader_index = leader.map(|(_, st)| st.raft_index);
-    let largest_lag = leader_index
+    // One tie rule for the whole tool: analysis::view's.
+    let leader = last.and_then(view::leader_of).and_then(|id| {
+        answering
+            .iter()
+            .find(|(_, st)| st.header.member_id == id)
+            .map(|(ep, _)| *ep)
+    });
+    let largest_lag = last
+        .and_then(view::leader_index)
         .map(|li| {
             answering
                 .iter()
@@ -84,7 +90,7 @@ pub fn summarize(samples: &[Sample], findings: &[Finding]) -> ClusterSummary {
     ClusterSummary {
         members_up: answering.len(),
         members_total: members.len(),
-        leader: leader.map(|(ep, _)| ep.to_string()),
+        leader: leader.map(str::to_string),
         largest_lag,
         db_size_largest,
         quota_bytes,
@@ -92,16 +98,6 @@ pub fn summarize(samples: &[Sample], findings: &[Finding]) -> ClusterSummary {
         worst,
         severity,
     }
-}
-
-/// The answering member that names itself leader, with the highest term when (briefly, around
-/// an election) two do.
-fn leader_of<'a>(answering: &[(&'a str, &'a Status)]) -> Option<(&'a str, &'a Status)> {
-    answering
-        .iter()
-        .filter(|(_, st)| st.leader != 0 && st.leader == st.header.member_id)
-        .max_by_key(|(_, st)| st.raft_term)
-        .copied()
 }
 
 /// `3.5.10` after `3.5.9`: numeric parts compared as numbers.
@@ -150,7 +146,7 @@ mod tests {
 
     fn down(ep: &str) -> MemberSample {
         MemberSample {
-            status: Err("context deadline exceeded".into()),
+            status: Err(crate::etcd::EndpointError::DeadlineExceeded),
             ..member(ep, 0, 0, 0, 0, "")
         }
     }
@@ -199,7 +195,7 @@ mod tests {
     }
 
     #[test]
-    fn no_leader_no_lag_and_ok_has_no_worst() {
+    fn no_leader_lag_from_the_highest_index_and_ok_has_no_worst() {
         let s = Sample {
             at: Default::default(),
             members: vec![
@@ -209,7 +205,8 @@ mod tests {
         };
         let sum = summarize(&[s], &[finding(Severity::Ok, "all-healthy")]);
         assert_eq!(sum.leader, None);
-        assert_eq!(sum.largest_lag, 0);
+        // Without a leader, lag is measured from the highest index (view::leader_index).
+        assert_eq!(sum.largest_lag, 5);
         assert_eq!(sum.worst, None);
         assert_eq!(sum.severity, Severity::Ok);
     }

@@ -5,8 +5,9 @@
 
 pub mod findings;
 pub mod fleet;
+pub mod view;
 
-use crate::etcd::{Alarm, Status};
+use crate::etcd::{Alarm, EndpointError, Status};
 use std::time::Duration;
 
 /// One member at one moment.
@@ -15,7 +16,7 @@ pub struct MemberSample {
     /// The advertised client URL (the ENDPOINT column).
     pub endpoint: String,
     /// The member's answer, or why it gave none.
-    pub status: Result<Status, String>,
+    pub status: Result<Status, EndpointError>,
     /// Member IDs in this member's own member list, sorted; None when it was not asked or
     /// did not answer.
     pub member_ids: Option<Vec<u64>>,

@@ -8,7 +8,8 @@ use crate::analysis::findings::analyze;
 use crate::analysis::{Finding, MemberSample, Sample, Severity, Thresholds};
 use crate::context::Sampling;
 use crate::error::Error;
-use crate::output::{Format, Streams, go, humanize, table};
+use crate::humanize;
+use crate::output::{Format, Streams, go, table};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -198,7 +199,7 @@ fn rows(samples: &[Sample]) -> (Vec<Vec<String>>, Vec<Vec<bool>>) {
             }
             Err(e) => {
                 row.resize(HEADER.len() - 1, String::new());
-                row.push(e.clone());
+                row.push(e.to_string());
                 mark.resize(HEADER.len() - 1, false);
                 mark.push(true);
                 mark[0] = true;

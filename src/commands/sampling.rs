@@ -103,7 +103,7 @@ impl<'a> Sampler<'a> {
 fn unreachable(endpoint: String, e: EndpointError) -> MemberSample {
     MemberSample {
         endpoint,
-        status: Err(e.to_string()),
+        status: Err(e),
         member_ids: None,
         learner_ids: vec![],
         alarms: vec![],

@@ -7,7 +7,6 @@ pub mod fleet;
 pub mod go;
 pub mod hashkv;
 pub mod health;
-pub mod humanize;
 pub mod members;
 pub mod status;
 pub mod table;
