@@ -348,3 +348,31 @@ fn the_validator_rejects_what_krew_rejects() {
         .contains("over 50")
     );
 }
+
+/// Why the README says to copy the binary rather than put cargo's target/ on PATH: cargo's
+/// `kubectl-etcd.d` beside it makes `kubectl plugin list` fail with a warning.
+#[test]
+fn cargos_dependency_file_on_path_makes_kubectl_plugin_list_warn() {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(PLUGIN, dir.path().join("kubectl-etcd")).unwrap();
+    std::fs::write(
+        dir.path().join("kubectl-etcd.d"),
+        "kubectl-etcd: src/main.rs\n",
+    )
+    .unwrap();
+    let path = support::path_with_kubectl(dir.path()).expect("kubectl on PATH");
+    let ran = run_bounded(
+        Command::new("kubectl")
+            .args(["plugin", "list"])
+            .env("PATH", &path)
+            .env("KUBECONFIG", dir.path().join("no-kubeconfig")),
+        Duration::from_secs(60),
+    );
+    assert_ne!(ran.code, 0);
+    let all = format!("{}{}", ran.stdout, ran.stderr);
+    assert!(
+        all.contains("kubectl-etcd.d identified as a kubectl plugin, but it is not executable")
+            && all.contains("error: one plugin warning was found"),
+        "{all}"
+    );
+}
