@@ -106,7 +106,25 @@ pub fn position(root: &Command, done: &[String], current: &str) -> Position {
             _ => positionals += 1,
         }
     }
-    let (want, word) = if let Some(id) = pending {
+    let (want, word) = classify(cmd, pending, path.is_empty(), positionals, current);
+    Position {
+        path,
+        want,
+        word,
+        given,
+    }
+}
+
+/// What the word under the cursor is, at command `cmd`: the value of a flag still waiting for
+/// one (`pending`), a `--flag=value`, a flag, a subcommand, or the next positional argument.
+fn classify(
+    cmd: &Command,
+    pending: Option<String>,
+    at_top: bool,
+    positionals: usize,
+    current: &str,
+) -> (Want, String) {
+    if let Some(id) = pending {
         (
             Want::Value {
                 id,
@@ -127,7 +145,7 @@ pub fn position(root: &Command, done: &[String], current: &str) -> Position {
         }
     } else if current.starts_with('-') {
         (Want::Flag, current.to_string())
-    } else if cmd.has_subcommands() && path.is_empty() {
+    } else if cmd.has_subcommands() && at_top {
         (Want::Subcommand, current.to_string())
     } else if let Some(arg) = cmd.get_positionals().nth(positionals) {
         (
@@ -139,12 +157,6 @@ pub fn position(root: &Command, done: &[String], current: &str) -> Position {
         )
     } else {
         (Want::Nothing, current.to_string())
-    };
-    Position {
-        path,
-        want,
-        word,
-        given,
     }
 }
 
