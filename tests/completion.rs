@@ -23,14 +23,24 @@ struct Shell {
 impl Shell {
     /// kubectl-etcd and its completion helper in a directory of their own, first on PATH.
     fn new() -> Shell {
+        let sh = Shell::bare();
+        let helper = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/kubectl_complete-etcd");
+        std::os::unix::fs::symlink(helper, sh.bin().join("kubectl_complete-etcd")).unwrap();
+        sh
+    }
+
+    /// kubectl-etcd alone in a directory first on PATH.
+    fn bare() -> Shell {
         let dir = tempfile::tempdir().unwrap();
         let bin = dir.path().join("bin");
         std::fs::create_dir(&bin).unwrap();
         std::os::unix::fs::symlink(common::PLUGIN, bin.join("kubectl-etcd")).unwrap();
-        let helper = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/kubectl_complete-etcd");
-        std::os::unix::fs::symlink(helper, bin.join("kubectl_complete-etcd")).unwrap();
         let path = support::path_with_kubectl(&bin).expect("kubectl on PATH");
         Shell { dir, path }
+    }
+
+    fn bin(&self) -> std::path::PathBuf {
+        self.dir.path().join("bin")
     }
 
     /// `kubectl __complete etcd WORDS…` with this kubeconfig: (candidate lines, directive line).
@@ -201,6 +211,26 @@ fn an_unreachable_api_server_gives_no_candidates_and_no_noise() {
         "{:?}",
         start.elapsed()
     );
+}
+
+#[test]
+fn the_readmes_one_line_install_makes_a_working_helper() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let line = readme
+        .lines()
+        .find(|l| l.contains("kubectl_complete-etcd") && l.starts_with("d=$("))
+        .expect("the README's install line");
+    let sh = Shell::bare();
+    let ran = run_bounded(
+        Command::new("sh").args(["-c", line]).env("PATH", &sh.path),
+        Duration::from_secs(30),
+    );
+    assert_eq!((ran.code, ran.stderr.as_str()), (0, ""));
+    assert!(sh.bin().join("kubectl_complete-etcd").is_file());
+    let (lines, directive) = sh.complete(&sh.nowhere(), &["doc"]);
+    assert_eq!(names(&lines), ["doctor"]);
+    assert_eq!(directive, ":4");
 }
 
 #[test]
