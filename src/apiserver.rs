@@ -173,6 +173,22 @@ async fn connect_with(f: &ConnectOptions, kubeconfig: Kubeconfig) -> Result<Api,
 }
 
 impl Api {
+    /// Opens `n` more connections to the API server in the background, each with a `GET
+    /// /version` (which every user may read), while the caller's own request is in flight.
+    ///
+    /// Every port-forward and exec upgrades an HTTP/1.1 connection of its own; started after
+    /// discovery, each would first pay a TCP and a TLS handshake (two round trips to a distant
+    /// API server). Warmed now, they wait idle in the client's pool and the upgrades take them.
+    /// A failure here costs nothing: the upgrade then opens its connection as before.
+    pub fn warm_up(&self, n: usize) {
+        for _ in 0..n {
+            let client = self.client.clone();
+            tokio::spawn(async move {
+                let _ = client.apiserver_version().await;
+            });
+        }
+    }
+
     /// Words a kube error for the user: which verb on which resource is missing, and what
     /// avoids it.
     pub fn explain(

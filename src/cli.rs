@@ -119,12 +119,7 @@ impl Cli {
             },
             Command::Version => Run::Version,
             Command::Completion { shell } => Run::Completion {
-                shell: match shell {
-                    CompletionShell::Bash => clap_complete::Shell::Bash,
-                    CompletionShell::Zsh => clap_complete::Shell::Zsh,
-                    CompletionShell::Fish => clap_complete::Shell::Fish,
-                    CompletionShell::Powershell => clap_complete::Shell::PowerShell,
-                },
+                shell: shell.into(),
                 // The root's bin_name is "kubectl etcd" (for help); the script is for the
                 // program's own name.
                 command: Box::new(
@@ -150,37 +145,41 @@ impl Cli {
             },
             None => command,
         };
-        let kube = k.connect_options();
-        let options = Options {
-            endpoints: e.endpoints,
-            credentials: ContextCredentials {
-                cert_secret: k.cert_secret,
-                ca_configmap: k.ca_configmap,
-                ca_secret: k.ca_secret,
-                cacert: e.cacert,
-                cert: e.cert,
-                key: e.key,
-            },
-            insecure_skip_tls_verify: e.insecure_skip_tls_verify,
-            insecure_transport: e.insecure_transport,
-            dial_timeout: e.dial_timeout,
-            command_timeout: e.command_timeout,
-            write_out: e.write_out,
-            hex: e.hex,
-            cluster: e.cluster,
-            etcdctl_compat: e.etcdctl_compat,
-            no_color,
-            kube,
-            namespace: k.namespace,
-            selector: k.selector,
-            via: match k.via {
-                Via::Auto => route::Via::Auto,
-                Via::Direct => route::Via::Direct,
-                Via::PortForward => route::Via::PortForward,
-                Via::Exec => route::Via::Exec,
-            },
-        };
-        (options, command)
+        (options(e, k, no_color), command)
+    }
+}
+
+/// etcdctl's and kubectl's flags as the context stage's plain options.
+fn options(e: EtcdFlags, k: KubeFlags, no_color: bool) -> Options {
+    let kube = k.connect_options();
+    Options {
+        endpoints: e.endpoints,
+        credentials: ContextCredentials {
+            cert_secret: k.cert_secret,
+            ca_configmap: k.ca_configmap,
+            ca_secret: k.ca_secret,
+            cacert: e.cacert,
+            cert: e.cert,
+            key: e.key,
+        },
+        insecure_skip_tls_verify: e.insecure_skip_tls_verify,
+        insecure_transport: e.insecure_transport,
+        dial_timeout: e.dial_timeout,
+        command_timeout: e.command_timeout,
+        write_out: e.write_out,
+        hex: e.hex,
+        cluster: e.cluster,
+        etcdctl_compat: e.etcdctl_compat,
+        no_color,
+        kube,
+        namespace: k.namespace,
+        selector: k.selector,
+        via: match k.via {
+            Via::Auto => route::Via::Auto,
+            Via::Direct => route::Via::Direct,
+            Via::PortForward => route::Via::PortForward,
+            Via::Exec => route::Via::Exec,
+        },
     }
 }
 
@@ -246,6 +245,17 @@ pub enum CompletionShell {
     Zsh,
     Fish,
     Powershell,
+}
+
+impl From<CompletionShell> for clap_complete::Shell {
+    fn from(s: CompletionShell) -> clap_complete::Shell {
+        match s {
+            CompletionShell::Bash => clap_complete::Shell::Bash,
+            CompletionShell::Zsh => clap_complete::Shell::Zsh,
+            CompletionShell::Fish => clap_complete::Shell::Fish,
+            CompletionShell::Powershell => clap_complete::Shell::PowerShell,
+        }
+    }
 }
 
 /// How to reach members found through Kubernetes.

@@ -2,7 +2,8 @@
 //! platform team scans each morning, drawn from the cluster's last sample and its findings.
 //! Pure: samples and findings in, a summary out.
 
-use super::{DEFAULT_QUOTA, Finding, Sample, Severity, view};
+use super::view::{self_declared_leader, version_key};
+use super::{DEFAULT_QUOTA, Finding, Sample, Severity};
 use crate::etcd::Status;
 
 /// A cluster at a glance.
@@ -13,8 +14,8 @@ pub struct ClusterSummary {
     pub members_total: usize,
     /// The leader's endpoint, when some answering member names one that answered.
     pub leader: Option<String>,
-    /// The largest raft-index lag among answering members behind the leader's index (the
-    /// highest index when no member names itself leader).
+    /// The largest raft-index lag behind the leader among answering members (0 without a
+    /// leader's index to compare with).
     pub largest_lag: u64,
     /// The largest member database file, in bytes, and the quota that applies to it.
     pub db_size_largest: i64,
@@ -41,15 +42,11 @@ pub fn summarize(samples: &[Sample], findings: &[Finding]) -> ClusterSummary {
         .iter()
         .filter_map(|m| m.status.as_ref().ok().map(|st| (m.endpoint.as_str(), st)))
         .collect();
-    // One tie rule for the whole tool: analysis::view's.
-    let leader = last.and_then(view::leader_of).and_then(|id| {
-        answering
-            .iter()
-            .find(|(_, st)| st.header.member_id == id)
-            .map(|(ep, _)| *ep)
-    });
-    let largest_lag = last
-        .and_then(view::leader_index)
+    let leader = last
+        .and_then(self_declared_leader)
+        .map(|(m, st)| (m.endpoint.as_str(), st));
+    let leader_index = leader.map(|(_, st)| st.raft_index);
+    let largest_lag = leader_index
         .map(|li| {
             answering
                 .iter()
@@ -90,7 +87,7 @@ pub fn summarize(samples: &[Sample], findings: &[Finding]) -> ClusterSummary {
     ClusterSummary {
         members_up: answering.len(),
         members_total: members.len(),
-        leader: leader.map(str::to_string),
+        leader: leader.map(|(ep, _)| ep.to_string()),
         largest_lag,
         db_size_largest,
         quota_bytes,
@@ -98,13 +95,6 @@ pub fn summarize(samples: &[Sample], findings: &[Finding]) -> ClusterSummary {
         worst,
         severity,
     }
-}
-
-/// `3.5.10` after `3.5.9`: numeric parts compared as numbers.
-fn version_key(v: &str) -> Vec<u64> {
-    v.split(['.', '-'])
-        .map(|p| p.parse::<u64>().unwrap_or(0))
-        .collect()
 }
 
 #[cfg(test)]
@@ -159,6 +149,7 @@ mod tests {
             evidence: String::new(),
             hint: String::new(),
             members: vec![],
+            facts: vec![],
         }
     }
 
@@ -195,7 +186,7 @@ mod tests {
     }
 
     #[test]
-    fn no_leader_lag_from_the_highest_index_and_ok_has_no_worst() {
+    fn no_leader_no_lag_and_ok_has_no_worst() {
         let s = Sample {
             at: Default::default(),
             members: vec![
@@ -205,8 +196,7 @@ mod tests {
         };
         let sum = summarize(&[s], &[finding(Severity::Ok, "all-healthy")]);
         assert_eq!(sum.leader, None);
-        // Without a leader, lag is measured from the highest index (view::leader_index).
-        assert_eq!(sum.largest_lag, 5);
+        assert_eq!(sum.largest_lag, 0);
         assert_eq!(sum.worst, None);
         assert_eq!(sum.severity, Severity::Ok);
     }

@@ -39,11 +39,19 @@ pub(crate) fn is_learner(m: &MemberSample, learners: &BTreeSet<u64>) -> bool {
         .is_ok_and(|s| s.is_learner || learners.contains(&s.header.member_id))
 }
 
+/// The answering member that names itself leader; when (briefly, around an election) two do,
+/// the one with the higher term, then the smaller ID. Every leader the plugin names (compare's
+/// mark, the findings, the fleet line) starts from this one rule.
+pub(crate) fn self_declared_leader(s: &Sample) -> Option<(&MemberSample, &Status)> {
+    answering(s)
+        .filter(|(_, st)| is_self_leader(st))
+        .min_by_key(|(_, st)| (std::cmp::Reverse(st.raft_term), st.header.member_id))
+}
+
 /// The leader's raft index: the member that names itself leader knows best; without one, the
 /// highest index any member reports.
 pub(crate) fn leader_index(s: &Sample) -> Option<u64> {
-    let self_declared = answering(s).find(|(_, st)| is_self_leader(st));
-    match self_declared {
+    match self_declared_leader(s) {
         Some((_, st)) => Some(st.raft_index),
         None => answering(s).map(|(_, st)| st.raft_index).max(),
     }
@@ -55,7 +63,7 @@ pub(crate) fn is_self_leader(st: &Status) -> bool {
 
 /// The leader of a sample: the self-declared one, else the most common non-zero view.
 pub(crate) fn leader_of(s: &Sample) -> Option<u64> {
-    if let Some((_, st)) = answering(s).find(|(_, st)| is_self_leader(st)) {
+    if let Some((_, st)) = self_declared_leader(s) {
         return Some(st.leader);
     }
     most_common(answering(s).map(|(_, st)| st.leader).filter(|&l| l != 0))
@@ -96,4 +104,11 @@ pub(crate) fn intermittent_timeouts(samples: &[Sample], endpoint: &str) -> bool 
         .iter()
         .any(|r| r.as_ref().is_err_and(EndpointError::is_timeout));
     answered && timed_out
+}
+
+/// Numeric version parts, so 3.5.10 sorts after 3.5.9.
+pub(crate) fn version_key(v: &str) -> Vec<u64> {
+    v.split(['.', '-', '+'])
+        .map_while(|p| p.parse().ok())
+        .collect()
 }

@@ -2,13 +2,6 @@
 
 use super::*;
 
-/// Numeric version parts, so 3.5.10 sorts after 3.5.9.
-pub(super) fn version_key(v: &str) -> Vec<u64> {
-    v.split(['.', '-', '+'])
-        .map_while(|p| p.parse().ok())
-        .collect()
-}
-
 pub(super) fn version_skew(ctx: &Ctx) -> Option<Finding> {
     let versions: Vec<(&str, &str)> = answering(ctx.last)
         .filter(|(_, st)| !st.version.is_empty())

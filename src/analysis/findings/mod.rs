@@ -11,7 +11,7 @@ mod replication;
 mod storage;
 
 use super::view::*;
-use super::{DEFAULT_QUOTA, Finding, MemberSample, Sample, Severity, Thresholds};
+use super::{DEFAULT_QUOTA, Fact, Finding, MemberSample, Sample, Severity, Thresholds};
 use crate::duration;
 use crate::etcd::{AlarmKind, EndpointError, Status};
 use crate::humanize;
@@ -139,6 +139,7 @@ fn finding(
         evidence: evidence.into(),
         hint: hint.into(),
         members,
+        facts: Vec::new(),
     }
 }
 
@@ -172,14 +173,14 @@ fn healthy(ctx: &Ctx) -> Finding {
 
 /// Constructed samples for the findings' unit tests, shared by every family.
 #[cfg(test)]
-mod testkit {
-    pub(super) use super::*;
-    pub(super) use crate::etcd::{Alarm, Header};
+pub(crate) mod testkit {
+    pub(crate) use super::*;
+    pub(crate) use crate::etcd::{Alarm, Header};
 
-    pub(super) const MB: i64 = 1_000_000;
+    pub(crate) const MB: i64 = 1_000_000;
 
     /// A member's status: healthy defaults (3.5.16, 100 MB with 80 MB in use, all applied).
-    pub(super) fn status(id: u64, leader: u64, term: u64, index: u64) -> Status {
+    pub(crate) fn status(id: u64, leader: u64, term: u64, index: u64) -> Status {
         Status {
             header: Header {
                 member_id: id,
@@ -197,7 +198,7 @@ mod testkit {
         }
     }
 
-    pub(super) fn up(endpoint: &str, st: Status) -> MemberSample {
+    pub(crate) fn up(endpoint: &str, st: Status) -> MemberSample {
         MemberSample {
             endpoint: endpoint.to_string(),
             status: Ok(st),
@@ -210,11 +211,11 @@ mod testkit {
         }
     }
 
-    pub(super) fn refused() -> EndpointError {
+    pub(crate) fn refused() -> EndpointError {
         EndpointError::Dial("connection refused".into())
     }
 
-    pub(super) fn down(endpoint: &str, err: EndpointError) -> MemberSample {
+    pub(crate) fn down(endpoint: &str, err: EndpointError) -> MemberSample {
         MemberSample {
             status: Err(err),
             member_ids: None,
@@ -223,7 +224,7 @@ mod testkit {
         }
     }
 
-    pub(super) fn sample(at_secs: u64, members: Vec<MemberSample>) -> Sample {
+    pub(crate) fn sample(at_secs: u64, members: Vec<MemberSample>) -> Sample {
         Sample {
             at: Duration::from_secs(at_secs),
             members,
@@ -231,7 +232,7 @@ mod testkit {
     }
 
     /// m1, m2, m3 (IDs 1, 2, 3) all answering, at the given raft indexes.
-    pub(super) fn three(at_secs: u64, term: u64, leader: u64, index: [u64; 3]) -> Sample {
+    pub(crate) fn three(at_secs: u64, term: u64, leader: u64, index: [u64; 3]) -> Sample {
         sample(
             at_secs,
             vec![
@@ -243,43 +244,43 @@ mod testkit {
     }
 
     /// The last sample's member at `endpoint`, to adjust one field.
-    pub(super) fn member<'a>(s: &'a mut Sample, endpoint: &str) -> &'a mut MemberSample {
+    pub(crate) fn member<'a>(s: &'a mut Sample, endpoint: &str) -> &'a mut MemberSample {
         s.members
             .iter_mut()
             .find(|m| m.endpoint == endpoint)
             .unwrap()
     }
 
-    pub(super) fn st<'a>(s: &'a mut Sample, endpoint: &str) -> &'a mut Status {
+    pub(crate) fn st<'a>(s: &'a mut Sample, endpoint: &str) -> &'a mut Status {
         member(s, endpoint).status.as_mut().unwrap()
     }
 
-    pub(super) fn run(samples: &[Sample]) -> Vec<Finding> {
+    pub(crate) fn run(samples: &[Sample]) -> Vec<Finding> {
         analyze(samples, &Thresholds::default())
     }
 
-    pub(super) fn codes(findings: &[Finding]) -> Vec<(&'static str, Severity)> {
+    pub(crate) fn codes(findings: &[Finding]) -> Vec<(&'static str, Severity)> {
         findings.iter().map(|f| (f.code, f.severity)).collect()
     }
 
-    pub(super) fn only<'a>(findings: &'a [Finding], code: &str) -> &'a Finding {
+    pub(crate) fn only<'a>(findings: &'a [Finding], code: &str) -> &'a Finding {
         assert_eq!(findings.len(), 1, "{findings:#?}");
         assert_eq!(findings[0].code, code, "{findings:#?}");
         &findings[0]
     }
 
-    pub(super) fn get<'a>(findings: &'a [Finding], code: &str) -> &'a Finding {
+    pub(crate) fn get<'a>(findings: &'a [Finding], code: &str) -> &'a Finding {
         findings
             .iter()
             .find(|f| f.code == code)
             .unwrap_or_else(|| panic!("no {code} in {findings:#?}"))
     }
 
-    pub(super) fn contains(text: &str, part: &str) {
+    pub(crate) fn contains(text: &str, part: &str) {
         assert!(text.contains(part), "{part:?} not in {text:?}");
     }
 
-    pub(super) fn network_hint(f: &Finding) {
+    pub(crate) fn network_hint(f: &Finding) {
         contains(&f.hint, "network between control-plane nodes");
         contains(&f.hint, "ports 2379/2380 both ways");
         contains(&f.hint, "MTU");

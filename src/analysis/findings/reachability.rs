@@ -69,6 +69,11 @@ pub(super) fn reachability(ctx: &Ctx) -> Vec<Finding> {
             .collect();
         evidence.push(ctx.quorum.describe());
         let members = down.iter().map(|(ep, _)| ep.to_string()).collect();
+        let facts = vec![
+            Fact::int("voting_members", None, ctx.quorum.known),
+            Fact::int("answering_members", None, ctx.quorum.answering),
+            Fact::int("quorum_needed", None, ctx.quorum.needed()),
+        ];
         let f = if ctx.quorum.holds() {
             let hint = ctx.hint_or_network(
                 "check that etcd runs on that node (kubectl -n kube-system get pods -o wide, \
@@ -100,7 +105,7 @@ pub(super) fn reachability(ctx: &Ctx) -> Vec<Finding> {
                 members,
             )
         };
-        out.push(f);
+        out.push(f.with_facts(facts));
     }
     out.extend(flapping(ctx));
     out
@@ -184,17 +189,24 @@ pub(super) fn slow_health(ctx: &Ctx) -> Option<Finding> {
         .map(|(ep, d)| format!("{ep} health read took {}", secs(*d)))
         .collect::<Vec<_>>()
         .join("; ");
-    Some(finding(
-        Severity::Warning,
-        "slow-health",
-        format!("slow health reads (threshold {})", secs(ctx.t.slow_health)),
-        evidence,
-        ctx.hint_or_network(
-            "a health read waits for a quorum round trip: check the leader's disk (WAL fsync) \
+    let facts = slow
+        .iter()
+        .map(|(ep, d)| Fact::real("took_seconds", Some(ep), d.as_secs_f64()))
+        .collect();
+    Some(
+        finding(
+            Severity::Warning,
+            "slow-health",
+            format!("slow health reads (threshold {})", secs(ctx.t.slow_health)),
+            evidence,
+            ctx.hint_or_network(
+                "a health read waits for a quorum round trip: check the leader's disk (WAL fsync) \
              and CPU, and the latency between control-plane nodes",
-        ),
-        slow.into_iter().map(|(ep, _)| ep.to_string()).collect(),
-    ))
+            ),
+            slow.into_iter().map(|(ep, _)| ep.to_string()).collect(),
+        )
+        .with_facts(facts),
+    )
 }
 
 #[cfg(test)]

@@ -82,6 +82,12 @@ pub(super) fn lagging(ctx: &Ctx) -> Option<Finding> {
     let lagging = lagging_members(ctx);
     let first = lagging.first()?;
     let mut evidence = vec![format!("leader raft index {}", first.leader_index)];
+    let mut facts = vec![Fact::int("leader_raft_index", None, first.leader_index)];
+    facts.extend(
+        lagging
+            .iter()
+            .map(|l| Fact::int("lag_entries", Some(&l.endpoint), l.now())),
+    );
     for l in &lagging {
         let mut e = format!("{} {} (lag {})", l.endpoint, l.raft_index, l.now());
         if let Some(p) = l.previous() {
@@ -101,18 +107,21 @@ pub(super) fn lagging(ctx: &Ctx) -> Option<Finding> {
              disk (WAL fsync) or a bad link: {NETWORK_HINT}"
         )
     };
-    Some(finding(
-        Severity::Warning,
-        "lagging-member",
-        format!(
-            "{} member(s) behind the leader (threshold {} entries)",
-            lagging.len(),
-            ctx.t.lag_entries
-        ),
-        evidence.join("; "),
-        hint,
-        lagging.into_iter().map(|l| l.endpoint).collect(),
-    ))
+    Some(
+        finding(
+            Severity::Warning,
+            "lagging-member",
+            format!(
+                "{} member(s) behind the leader (threshold {} entries)",
+                lagging.len(),
+                ctx.t.lag_entries
+            ),
+            evidence.join("; "),
+            hint,
+            lagging.into_iter().map(|l| l.endpoint).collect(),
+        )
+        .with_facts(facts),
+    )
 }
 
 /// Entries committed but not yet applied: the member's state machine (disk, CPU) is slow.
@@ -135,18 +144,25 @@ pub(super) fn apply_lag(ctx: &Ctx) -> Option<Finding> {
         })
         .collect::<Vec<_>>()
         .join("; ");
-    Some(finding(
-        Severity::Warning,
-        "apply-lag",
-        format!(
-            "member(s) slow to apply (threshold {} entries)",
-            ctx.t.apply_lag_entries
-        ),
-        evidence,
-        "the member receives entries but applies them slowly: check its disk (backend commit \
+    let facts = slow
+        .iter()
+        .map(|(ep, _, behind)| Fact::int("apply_lag_entries", Some(ep), *behind))
+        .collect();
+    Some(
+        finding(
+            Severity::Warning,
+            "apply-lag",
+            format!(
+                "member(s) slow to apply (threshold {} entries)",
+                ctx.t.apply_lag_entries
+            ),
+            evidence,
+            "the member receives entries but applies them slowly: check its disk (backend commit \
          duration), CPU, and expensive requests (large ranges, many watchers)",
-        slow.into_iter().map(|(ep, _, _)| ep).collect(),
-    ))
+            slow.into_iter().map(|(ep, _, _)| ep).collect(),
+        )
+        .with_facts(facts),
+    )
 }
 
 /// Learners behind the leader that made no progress during sampling: they cannot be promoted.
@@ -202,6 +218,26 @@ pub(super) fn learners(ctx: &Ctx) -> Option<Finding> {
 mod tests {
     use super::*;
     use crate::analysis::findings::testkit::*;
+
+    #[test]
+    fn lag_facts_carry_the_numbers() {
+        let f = run(&[
+            three(0, 5, 1, [100, 100, 100]),
+            three(5, 5, 1, [200, 200, 150]),
+        ]);
+        let f = get(&f, "lagging-member");
+        assert_eq!(
+            f.facts,
+            vec![
+                Fact::int("leader_raft_index", None, 200),
+                Fact::int("lag_entries", Some("m3"), 50),
+            ]
+        );
+        let json = serde_json::to_value(f).unwrap();
+        assert_eq!(json["facts"][1]["value"].as_u64(), Some(50), "{json}");
+        assert_eq!(json["facts"][1]["member"], "m3", "{json}");
+        assert!(json["facts"][0].get("member").is_none(), "{json}");
+    }
 
     #[test]
     fn incident_lagging_member_names_the_network() {

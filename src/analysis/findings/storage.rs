@@ -18,22 +18,29 @@ pub(super) fn db_size_spread(ctx: &Ctx) -> Option<Finding> {
     if ratio <= ctx.t.db_size_spread || largest.1 - smallest.1 < SMALL_DB {
         return None;
     }
-    Some(finding(
-        Severity::Warning,
-        "db-size-spread",
-        "DB sizes differ between members",
-        format!(
-            "largest {} {}, smallest {} {} ({ratio:.1}×, threshold {:.1}×)",
-            largest.0,
-            bytes(largest.1),
-            smallest.0,
-            bytes(smallest.1),
-            ctx.t.db_size_spread
-        ),
-        "usually only some members were defragmented: defragment the larger ones, one at a \
+    Some(
+        finding(
+            Severity::Warning,
+            "db-size-spread",
+            "DB sizes differ between members",
+            format!(
+                "largest {} {}, smallest {} {} ({ratio:.1}×, threshold {:.1}×)",
+                largest.0,
+                bytes(largest.1),
+                smallest.0,
+                bytes(smallest.1),
+                ctx.t.db_size_spread
+            ),
+            "usually only some members were defragmented: defragment the larger ones, one at a \
          time (etcdctl defrag --endpoints=<member>)",
-        vec![largest.0.to_string(), smallest.0.to_string()],
-    ))
+            vec![largest.0.to_string(), smallest.0.to_string()],
+        )
+        .with_facts(vec![
+            Fact::int("db_size_bytes", Some(largest.0), largest.1),
+            Fact::int("db_size_bytes", Some(smallest.0), smallest.1),
+            Fact::real("ratio", None, ratio),
+        ]),
+    )
 }
 
 /// Much of the DB file is free pages: defragmentation would give the space back.
@@ -59,21 +66,33 @@ pub(super) fn defrag(ctx: &Ctx) -> Option<Finding> {
         })
         .collect::<Vec<_>>()
         .join("; ");
-    Some(finding(
-        Severity::Warning,
-        "defrag-candidate",
-        format!(
-            "defragmentation candidate (less than {} of the DB in use)",
-            percent(ctx.t.defrag_in_use)
-        ),
-        evidence,
-        "compaction frees pages but does not shrink the file: defragment one member at a time, \
+    let facts = candidates
+        .iter()
+        .flat_map(|(ep, used, size)| {
+            [
+                Fact::int("db_size_in_use_bytes", Some(ep), *used),
+                Fact::int("db_size_bytes", Some(ep), *size),
+            ]
+        })
+        .collect();
+    Some(
+        finding(
+            Severity::Warning,
+            "defrag-candidate",
+            format!(
+                "defragmentation candidate (less than {} of the DB in use)",
+                percent(ctx.t.defrag_in_use)
+            ),
+            evidence,
+            "compaction frees pages but does not shrink the file: defragment one member at a time, \
          the leader last (etcdctl defrag --endpoints=<member>; it blocks that member meanwhile)",
-        candidates
-            .into_iter()
-            .map(|(ep, _, _)| ep.to_string())
-            .collect(),
-    ))
+            candidates
+                .into_iter()
+                .map(|(ep, _, _)| ep.to_string())
+                .collect(),
+        )
+        .with_facts(facts),
+    )
 }
 
 /// The backend quota that applies to a member, and where it comes from.
@@ -92,6 +111,7 @@ pub(super) fn quota(ctx: &Ctx) -> Option<Finding> {
     let mut severity = Severity::Ok;
     let mut members = Vec::new();
     let mut evidence = Vec::new();
+    let mut facts = Vec::new();
     for (m, st) in answering(ctx.last) {
         let (quota, source) = quota_of(m, st);
         let ratio = st.db_size as f64 / quota as f64;
@@ -104,6 +124,11 @@ pub(super) fn quota(ctx: &Ctx) -> Option<Finding> {
         };
         severity = severity.max(level);
         members.push(m.endpoint.clone());
+        facts.extend([
+            Fact::int("db_size_bytes", Some(&m.endpoint), st.db_size),
+            Fact::int("quota_bytes", Some(&m.endpoint), quota),
+            Fact::real("quota_ratio", Some(&m.endpoint), ratio),
+        ]);
         evidence.push(format!(
             "{} {} of {} quota ({}, {source})",
             m.endpoint,
@@ -115,19 +140,22 @@ pub(super) fn quota(ctx: &Ctx) -> Option<Finding> {
     if members.is_empty() {
         return None;
     }
-    Some(finding(
-        severity,
-        "db-near-quota",
-        format!(
-            "DB size near the quota (warning at {}, critical at {})",
-            percent(ctx.t.quota_warning),
-            percent(ctx.t.quota_critical)
-        ),
-        evidence.join("; "),
-        "compact and defragment (etcdctl compact <rev>; etcdctl defrag, one member at a time); \
+    Some(
+        finding(
+            severity,
+            "db-near-quota",
+            format!(
+                "DB size near the quota (warning at {}, critical at {})",
+                percent(ctx.t.quota_warning),
+                percent(ctx.t.quota_critical)
+            ),
+            evidence.join("; "),
+            "compact and defragment (etcdctl compact <rev>; etcdctl defrag, one member at a time); \
          if the data really grows, raise --quota-backend-bytes on every member",
-        members,
-    ))
+            members,
+        )
+        .with_facts(facts),
+    )
 }
 
 #[cfg(test)]
@@ -243,5 +271,13 @@ mod tests {
         let f = only(&f, "db-near-quota");
         assert_eq!(f.severity, Severity::Critical);
         assert_eq!(f.members, ["m1", "m2"]);
+        assert_eq!(
+            f.facts[..3],
+            [
+                Fact::int("db_size_bytes", Some("m1"), 960 * MB),
+                Fact::int("quota_bytes", Some("m1"), 1_000 * MB),
+                Fact::real("quota_ratio", Some("m1"), 0.96),
+            ]
+        );
     }
 }
