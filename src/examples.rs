@@ -69,6 +69,27 @@ Examples:
   kubectl etcd completion zsh > \"${fpath[1]}/_kubectl-etcd\"
   kubectl etcd completion fish > ~/.config/fish/completions/kubectl-etcd.fish";
 
+pub const SNAPSHOT: &str = "\
+Examples:
+  kubectl etcd snapshot save etcd-backup.db --cert-secret kube-system/etcd-client
+  kubectl etcd snapshot status etcd-backup.db -w table";
+
+pub const SNAPSHOT_SAVE: &str = "\
+Examples:
+  kubectl etcd snapshot save etcd-backup.db     # from a healthy follower, verified
+  kubectl etcd snapshot save etcd-backup.db --member https://10.0.0.11:2379 --timeout 10m";
+
+pub const SNAPSHOT_STATUS: &str = "\
+Examples:
+  kubectl etcd snapshot status etcd-backup.db
+  kubectl etcd snapshot status etcd-backup.db -w json";
+
+pub const DEFRAG: &str = "\
+Examples:
+  kubectl etcd defrag --dry-run                 # the plan only
+  kubectl etcd defrag --yes                     # fragmented members, followers first
+  kubectl etcd defrag --all --move-leader --yes --disarm";
+
 #[cfg(test)]
 mod tests {
     use crate::cli::Cli;
@@ -79,12 +100,20 @@ mod tests {
     #[test]
     fn every_command_ends_its_help_with_examples_that_parse() {
         let root = Cli::command();
-        let mut commands: Vec<(Option<&str>, &clap::Command)> = vec![(None, &root)];
-        commands.extend(
-            root.get_subcommands()
-                .filter(|c| !c.is_hide_set())
-                .map(|c| (Some(c.get_name()), c)),
-        );
+        // Every command, hidden ones (listed apart in --help) and nested ones included.
+        let mut commands: Vec<(Option<String>, &clap::Command)> = vec![(None, &root)];
+        let mut i = 0;
+        while i < commands.len() {
+            let (name, cmd) = (commands[i].0.clone(), commands[i].1);
+            for sub in cmd.get_subcommands() {
+                let path = match &name {
+                    Some(n) => format!("{n} {}", sub.get_name()),
+                    None => sub.get_name().to_string(),
+                };
+                commands.push((Some(path), sub));
+            }
+            i += 1;
+        }
         for (name, cmd) in commands {
             let text = cmd
                 .get_after_help()
@@ -113,8 +142,9 @@ mod tests {
                 let invocation = line.split(" #").next().unwrap().split(" >").next().unwrap();
                 let words: Vec<&str> = invocation.split_whitespace().collect();
                 assert_eq!(words[..2], ["kubectl", "etcd"], "{line}");
-                if let Some(n) = name {
-                    assert_eq!(words.get(2), Some(&n), "{line}");
+                if let Some(n) = &name {
+                    let path: Vec<&str> = n.split(' ').collect();
+                    assert_eq!(words[2..2 + path.len()], path[..], "{line}");
                 }
                 let argv = std::iter::once("kubectl-etcd").chain(words[2..].iter().copied());
                 if let Err(e) = Cli::try_parse_from(argv) {

@@ -103,9 +103,16 @@ fn subcommands_flags_and_fixed_values_through_kubectl() {
         "doctor",
         "version",
         "completion",
+        "snapshot",
+        "defrag",
     ] {
         assert!(names(&lines).contains(&cmd), "{cmd} in {lines:?}");
     }
+    let (lines, _) = sh.complete(&none, &["snapshot", ""]);
+    assert_eq!(names(&lines), ["save", "status"]);
+    // A snapshot file: the shell completes file names.
+    let (lines, directive) = sh.complete(&none, &["snapshot", "status", ""]);
+    assert_eq!((lines.len(), directive.as_str()), (0, ":0"));
     let (lines, _) = sh.complete(&none, &["hashkv", "--r"]);
     assert!(names(&lines).contains(&"--rev"), "{lines:?}");
     assert!(names(&lines).contains(&"--request-timeout"), "{lines:?}");
@@ -174,6 +181,8 @@ fn contexts_namespaces_and_member_endpoints_from_the_cluster() {
         Some("kube-system/etcd-cp-1 on cp-1")
     );
     assert_eq!(directive, ":4");
+    let (lines, _) = sh.complete(&kubeconfig, &["snapshot", "save", "x.db", "--member", ""]);
+    assert_eq!(lines.len(), 3, "{lines:?}");
     // The next URL of a comma list keeps the ones before it.
     let first = "https://127.31.7.1:2379";
     let (lines, _) = sh.complete(

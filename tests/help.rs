@@ -29,10 +29,34 @@ fn every_help_ends_with_examples() {
         .filter_map(|l| l.split_whitespace().next().map(String::from))
         .collect();
     assert!(commands.len() >= 10, "{commands:?}");
+    // Those listed apart (they copy or change the cluster), with their subcommands:
+    // `  snapshot save FILE    Save …` gives `snapshot save` (and `snapshot`).
+    let mut commands: Vec<Vec<String>> = commands.into_iter().map(|c| vec![c]).collect();
+    if let Some((_, apart)) = top.split_once("Commands that copy or change the cluster") {
+        for l in apart.lines().skip(1).take_while(|l| l.starts_with("  ")) {
+            let words: Vec<String> = l
+                .split("  ")
+                .find(|w| !w.is_empty())
+                .unwrap_or("")
+                .split_whitespace()
+                .take_while(|w| w.chars().all(|c| c.is_lowercase()))
+                .map(String::from)
+                .collect();
+            for n in 1..=words.len() {
+                if !commands.contains(&words[..n].to_vec()) {
+                    commands.push(words[..n].to_vec());
+                }
+            }
+        }
+    }
     let mut pages = vec![(String::new(), top)];
     for c in &commands {
-        pages.push((c.clone(), help(&[c, "--help"])));
-        pages.push((c.clone(), help(&[c, "-h"])));
+        let words: Vec<&str> = c.iter().map(String::as_str).collect();
+        for flag in ["--help", "-h"] {
+            let mut args = words.clone();
+            args.push(flag);
+            pages.push((c.join(" "), help(&args)));
+        }
     }
     for (cmd, text) in pages {
         let (_, examples) = text

@@ -55,7 +55,8 @@ fn answer(root: &Command, pos: &words::Position, done: &[String]) -> cobra::Answ
     match &pos.want {
         Want::Subcommand => {
             let mut a = cobra::Answer::new(cobra::NO_FILE_COMP);
-            for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            // Hidden ones too: snapshot and defrag are hidden only to be listed apart in --help.
+            for sub in cmd.get_subcommands() {
                 a.push(sub.get_name(), words::summary(sub.get_about()));
             }
             a.filtered(&pos.word)
@@ -110,7 +111,8 @@ fn values(id: &str, arg: Option<&clap::Arg>, done: &[String], word: &str) -> cob
         "namespace" => kube()
             .and_then(|k| block_on(sources::etcd_namespaces(&k.connect_options())))
             .unwrap_or_default(),
-        "endpoints" => {
+        // `--endpoints` (a comma list) and `snapshot save --member`.
+        "endpoints" | "member" => {
             // A comma list: complete the last URL, keep the ones before it.
             let (before, _) = word.rsplit_once(',').unwrap_or(("", word));
             let head = if before.is_empty() {

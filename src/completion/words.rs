@@ -106,7 +106,7 @@ pub fn position(root: &Command, done: &[String], current: &str) -> Position {
             _ => positionals += 1,
         }
     }
-    let (want, word) = classify(cmd, pending, path.is_empty(), positionals, current);
+    let (want, word) = classify(cmd, pending, positionals, current);
     Position {
         path,
         want,
@@ -120,7 +120,6 @@ pub fn position(root: &Command, done: &[String], current: &str) -> Position {
 fn classify(
     cmd: &Command,
     pending: Option<String>,
-    at_top: bool,
     positionals: usize,
     current: &str,
 ) -> (Want, String) {
@@ -145,7 +144,7 @@ fn classify(
         }
     } else if current.starts_with('-') {
         (Want::Flag, current.to_string())
-    } else if cmd.has_subcommands() && at_top {
+    } else if cmd.has_subcommands() {
         (Want::Subcommand, current.to_string())
     } else if let Some(arg) = cmd.get_positionals().nth(positionals) {
         (
@@ -227,6 +226,12 @@ mod tests {
         );
         assert_eq!(at(&["status", ""]).want, Want::Nothing);
         assert_eq!(at(&["completion", "b"]).want, value("shell", ""));
+        let p = at(&["snapshot", "s"]);
+        assert_eq!(
+            (p.path, p.want),
+            (vec!["snapshot".to_string()], Want::Subcommand)
+        );
+        assert_eq!(at(&["snapshot", "status", ""]).want, value("file", ""));
         assert_eq!(at(&["completion", "bash", ""]).want, Want::Nothing);
         let p = at(&["-wjson", "-n=kube-system", "status", ""]);
         assert_eq!(
