@@ -44,6 +44,7 @@ problem, 4 unsupported output format, 5 no etcd members found, 6 API server unre
     long_about = LONG_ABOUT,
     propagate_version = true,
     disable_help_subcommand = true,
+    after_help = crate::examples::TOP,
     help_template = HELP_TEMPLATE
 )]
 pub struct Cli {
@@ -119,6 +120,14 @@ impl Cli {
             },
             Command::Metrics { interval, raw } => Run::Metrics { interval, raw },
             Command::Version => Run::Version,
+            Command::Completion { shell } => Run::Completion {
+                shell: shell.into(),
+                // The root's bin_name is "kubectl etcd" (for help); the script is for the
+                // program's own name.
+                command: Box::new(
+                    <Cli as clap::CommandFactory>::command().bin_name("kubectl-etcd"),
+                ),
+            },
             Command::Snapshot {
                 action:
                     SnapshotCommand::Save {
@@ -160,6 +169,7 @@ impl Cli {
 
 /// etcdctl's and kubectl's flags as the context stage's plain options.
 fn options(e: EtcdFlags, k: KubeFlags, no_color: bool) -> Options {
+    let kube = k.connect_options();
     Options {
         endpoints: e.endpoints,
         credentials: ContextCredentials {
@@ -179,18 +189,7 @@ fn options(e: EtcdFlags, k: KubeFlags, no_color: bool) -> Options {
         cluster: e.cluster,
         etcdctl_compat: e.etcdctl_compat,
         no_color,
-        kube: ConnectOptions {
-            kubeconfig: k.kubeconfig,
-            context: k.context,
-            cluster: k.kube_cluster,
-            user: k.user,
-            server: k.server,
-            token: k.token,
-            as_user: k.as_user,
-            as_groups: k.as_group,
-            insecure_skip_tls_verify: k.kube_insecure_skip_tls_verify,
-            request_timeout: k.request_timeout,
-        },
+        kube,
         namespace: k.namespace,
         selector: k.selector,
         via: match k.via {
@@ -205,15 +204,19 @@ fn options(e: EtcdFlags, k: KubeFlags, no_color: bool) -> Options {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Status of every member (etcdctl endpoint status)
+    #[command(after_help = crate::examples::STATUS)]
     Status,
     /// Health of every member: a timed quorum read (etcdctl endpoint health)
+    #[command(after_help = crate::examples::HEALTH)]
     Health,
     /// The cluster's member list (etcdctl member list)
-    #[command(visible_alias = "member-list")]
+    #[command(visible_alias = "member-list", after_help = crate::examples::MEMBERS)]
     Members,
     /// Active alarms such as NOSPACE or CORRUPT (etcdctl alarm list)
+    #[command(after_help = crate::examples::ALARMS)]
     Alarms,
     /// Hash of each member's key-value store (etcdctl endpoint hashkv)
+    #[command(after_help = crate::examples::HASHKV)]
     Hashkv {
         /// Revision to hash at; 0 means the latest. Hashes compare only at the same revision.
         #[arg(long, default_value_t = 0)]
@@ -221,9 +224,11 @@ pub enum Command {
     },
     /// Discovered members: pod, node, advertised URL, route taken, credentials, and why not
     /// the other routes
+    #[command(after_help = crate::examples::ENDPOINTS)]
     Endpoints,
     /// Members side by side with lag, apply lag, hash at one revision and membership
     /// agreement; over time with --samples/--watch; and what it means
+    #[command(after_help = crate::examples::COMPARE)]
     Compare {
         #[command(flatten)]
         sampling: SamplingFlags,
@@ -232,6 +237,7 @@ pub enum Command {
     },
     /// Discovery, routes, health and a few samples as one report; exit 0 ok, 1 warning,
     /// 2 critical
+    #[command(after_help = crate::examples::DOCTOR)]
     Doctor {
         #[command(flatten)]
         sampling: SamplingFlags,
@@ -249,17 +255,45 @@ pub enum Command {
         raw: Option<String>,
     },
     /// Plugin version and git revision
+    #[command(after_help = crate::examples::VERSION)]
     Version,
+    /// Shell completion script for kubectl-etcd run by its own name (for `kubectl etcd <TAB>`,
+    /// install the kubectl_complete-etcd helper: see the README)
+    #[command(after_help = crate::examples::COMPLETION)]
+    Completion {
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
     // Listed apart in --help (HELP_TEMPLATE): they copy or change the cluster.
     /// Save a member's snapshot to a file, or check a snapshot file (etcdutl snapshot status)
-    #[command(hide = true, long_about = SNAPSHOT_ABOUT)]
+    #[command(hide = true, long_about = SNAPSHOT_ABOUT, after_help = crate::examples::SNAPSHOT)]
     Snapshot {
         #[command(subcommand)]
         action: SnapshotCommand,
     },
     /// Defragment members one at a time: a plan first, followers first, leader last
-    #[command(hide = true, long_about = DEFRAG_ABOUT)]
+    #[command(hide = true, long_about = DEFRAG_ABOUT, after_help = crate::examples::DEFRAG)]
     Defrag(DefragFlags),
+}
+
+/// The shells `completion` writes a script for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+}
+
+impl From<CompletionShell> for clap_complete::Shell {
+    fn from(s: CompletionShell) -> clap_complete::Shell {
+        match s {
+            CompletionShell::Bash => clap_complete::Shell::Bash,
+            CompletionShell::Zsh => clap_complete::Shell::Zsh,
+            CompletionShell::Fish => clap_complete::Shell::Fish,
+            CompletionShell::Powershell => clap_complete::Shell::PowerShell,
+        }
+    }
 }
 
 /// The root help: clap's default layout, then the commands that copy or change the cluster in
@@ -307,6 +341,7 @@ port-forward route). The exec route cannot defragment: give client credentials."
 #[derive(Debug, Subcommand)]
 pub enum SnapshotCommand {
     /// Save one member's snapshot to FILE, verified before it is renamed into place
+    #[command(after_help = crate::examples::SNAPSHOT_SAVE)]
     Save {
         /// Where to write the snapshot
         file: PathBuf,
@@ -319,6 +354,7 @@ pub enum SnapshotCommand {
         timeout: Duration,
     },
     /// etcdutl snapshot status for FILE, and its sha256 trailer checked
+    #[command(after_help = crate::examples::SNAPSHOT_STATUS)]
     Status {
         /// A snapshot (or a member's db file)
         file: PathBuf,
@@ -404,7 +440,7 @@ pub enum Via {
 
 /// kubectl's global flags (kubectl passes none to plugins), and where etcd credentials are.
 /// Where a name clashes with etcdctl's, etcdctl keeps it and the kube one takes a `kube-` prefix.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 #[command(next_help_heading = "Kubernetes flags (as kubectl)")]
 pub struct KubeFlags {
     /// Path to one kubeconfig file (else KUBECONFIG, else ~/.kube/config)
@@ -472,6 +508,24 @@ pub struct KubeFlags {
     /// <cluster>-etcd): a short-lived client certificate is minted from it in memory
     #[arg(long, global = true, value_name = "NS/NAME")]
     pub ca_secret: Option<String>,
+}
+
+impl KubeFlags {
+    /// kubectl's flags as the API client's plain options.
+    pub fn connect_options(&self) -> ConnectOptions {
+        ConnectOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            cluster: self.kube_cluster.clone(),
+            user: self.user.clone(),
+            server: self.server.clone(),
+            token: self.token.clone(),
+            as_user: self.as_user.clone(),
+            as_groups: self.as_group.clone(),
+            insecure_skip_tls_verify: self.kube_insecure_skip_tls_verify,
+            request_timeout: self.request_timeout,
+        }
+    }
 }
 
 /// kubectl's --request-timeout: a Go duration, or a bare number of seconds.

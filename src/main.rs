@@ -10,6 +10,7 @@ mod apiserver;
 mod cli;
 mod commands;
 mod compat;
+mod completion;
 mod config;
 mod context;
 mod credentials;
@@ -19,6 +20,7 @@ mod duration;
 mod endpoint;
 mod error;
 mod etcd;
+mod examples;
 mod humanize;
 mod metrics;
 mod output;
@@ -55,6 +57,12 @@ fn main() {
 }
 
 fn run() -> i32 {
+    // kubectl_complete-etcd's hidden entry point: the words are unfinished, so not for clap.
+    let mut args = std::env::args_os().skip(1);
+    if args.next().is_some_and(|a| a == completion::ENTRY) {
+        let words: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+        return completion::run(&words);
+    }
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {

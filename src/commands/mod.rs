@@ -4,6 +4,7 @@
 
 pub mod alarms;
 pub mod compare;
+pub mod completion;
 pub mod defrag;
 pub mod doctor;
 pub mod endpoints;
@@ -50,6 +51,12 @@ pub enum Command {
         raw: Option<String>,
     },
     Version,
+    /// A shell's completion script for the command tree (`cli` hands over clap's description
+    /// of it, so nothing here imports `cli`).
+    Completion {
+        shell: clap_complete::Shell,
+        command: Box<clap::Command>,
+    },
     /// `snapshot save FILE`.
     SnapshotSave {
         file: PathBuf,
@@ -84,8 +91,10 @@ pub async fn run(
     options: Options,
     io: &mut Streams<'_>,
 ) -> Result<Outcome, Error> {
-    if let Command::Version = command {
-        return version::run(io);
+    match command {
+        Command::Version => return version::run(io),
+        Command::Completion { shell, command } => return completion::run(shell, *command, io),
+        _ => {}
     }
     if let Command::Fleet { fleet, command } = command {
         return fleet::run(fleet, *command, options, io).await;
@@ -126,6 +135,7 @@ pub async fn run(
         }
         // Answered above, before any member was resolved.
         Command::Version => version::run(io),
+        Command::Completion { shell, command } => completion::run(shell, *command, io),
         Command::SnapshotStatus { file } => {
             snapshot::status(&file, ctx.format, options.etcdctl_compat, io)
         }

@@ -14,6 +14,7 @@ mod exec;
 mod handlers;
 mod objects;
 mod portforward;
+pub mod rbac;
 mod router;
 mod table;
 mod websocket;
@@ -52,6 +53,9 @@ pub struct FakeApiConfig {
     pub tokens: Vec<(String, String)>,
     /// RBAC denials: (user, verb, resource, namespace); cluster scope is namespace "".
     pub deny: Vec<(String, String, String, String)>,
+    /// Real RBAC objects: when set, a request no binding grants is forbidden (as on a real
+    /// cluster with the RBAC authorizer), besides the `deny` list.
+    pub rbac: Option<rbac::Rbac>,
     /// (namespace, pod name) -> the IP that port-forward dials (must be loopback).
     pub pod_ips: Vec<(PodKey, String)>,
     /// (namespace, pod name) -> substring rewrites applied in order to every argv element of an

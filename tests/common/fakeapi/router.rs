@@ -210,7 +210,12 @@ pub(crate) fn forbid(
         .cfg
         .deny
         .iter()
-        .any(|(u, vb, r, n)| m(u, user) && m(vb, verb) && m(r, resource) && m(n, ns));
+        .any(|(u, vb, r, n)| m(u, user) && m(vb, verb) && m(r, resource) && m(n, ns))
+        || state
+            .cfg
+            .rbac
+            .as_ref()
+            .is_some_and(|rbac| !rbac.allows(user, verb, resource, ns, name));
     if !denied {
         return None;
     }
