@@ -19,6 +19,7 @@ mod duration;
 mod endpoint;
 mod error;
 mod etcd;
+mod humanize;
 mod output;
 mod route;
 mod snapshot;

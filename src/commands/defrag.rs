@@ -25,7 +25,7 @@ pub async fn run(ctx: &Context, io: &mut Streams<'_>, args: &Args) -> Result<Out
         Rule::IfFragmented { share, min_size } => format!(
             "members with at least {:.0}% of the file free and {} or more",
             share * 100.0,
-            output::humanize::bytes(min_size)
+            crate::humanize::bytes(min_size)
         ),
     };
     writeln!(
@@ -65,8 +65,8 @@ pub async fn run(ctx: &Context, io: &mut Streams<'_>, args: &Args) -> Result<Out
             writeln!(
                 io.out,
                 "Defragmented {n} member(s): {} → {}",
-                output::humanize::bytes(before.max(0) as u64),
-                output::humanize::bytes(now.max(0) as u64)
+                crate::humanize::bytes(before.max(0) as u64),
+                crate::humanize::bytes(now.max(0) as u64)
             )?;
             Ok(Outcome::Done)
         }

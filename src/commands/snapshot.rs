@@ -124,7 +124,7 @@ pub async fn save(
     writeln!(
         io.err,
         "{} in {:.1}s, sha256 {} verified",
-        output::humanize::bytes(saved.size),
+        crate::humanize::bytes(saved.size),
         saved.took.as_secs_f64(),
         saved.sha256
     )?;

@@ -3,7 +3,7 @@
 //! the first failure with what state the cluster is in. Events go to the caller to print.
 
 use super::plan::{DEFAULT_QUOTA, Member, Plan};
-use crate::etcd::{AlarmCheck, AlarmKind, Cluster, Conn, EndpointError, Status};
+use crate::etcd::{AlarmCheck, AlarmKind, Cluster, Conn, EndpointError, HealthError, Status};
 use std::time::{Duration, Instant};
 
 /// How to run the plan.
@@ -107,7 +107,8 @@ async fn probe(mut c: Conn) -> Result<Status, EndpointError> {
     let (health, _) = c.health(AlarmCheck::Never).await;
     match health.error {
         None => Ok(status),
-        Some(e) => Err(EndpointError::Other(e)),
+        Some(HealthError::Endpoint(e)) => Err(e),
+        Some(e) => Err(EndpointError::Other(e.to_string())),
     }
 }
 

@@ -1,9 +1,10 @@
 //! `defrag` output: the plan as a table, then one line per step, and where a failed run
 //! stopped.
 
-use super::{humanize, table};
+use super::table;
 use crate::defrag::plan::{Action, Member, Plan, Skip};
 use crate::defrag::run::{Event, Stopped};
+use crate::humanize;
 use std::io::{self, Write};
 
 fn role(m: &Member) -> &'static str {

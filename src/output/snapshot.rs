@@ -1,7 +1,8 @@
 //! `snapshot status` output: etcdutl's printers, byte for byte (3.4/3.5 layout, and 3.6's with
 //! VERSION); and the closing line of `snapshot save`.
 
-use super::{Compat, Format, humanize, simple_rows, table};
+use super::{Compat, Format, simple_rows, table};
+use crate::humanize;
 use crate::snapshot::status::Status;
 use std::io::{self, Write};
 
