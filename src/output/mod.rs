@@ -11,8 +11,8 @@ pub mod go;
 pub mod hashkv;
 pub mod health;
 pub mod members;
-pub mod snapshot;
 pub mod metrics;
+pub mod snapshot;
 pub mod status;
 pub mod table;
 

@@ -4,25 +4,17 @@
 
 use super::common::Lab;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
-/// Runs `c` to completion within `limit`, killing it past that.
+/// Runs `c` to completion within `limit` (the harness kills it and fails the test past that).
 pub fn run_for(c: &mut Command, limit: Duration) -> (String, String, i32) {
-    let child = c
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let out = wait_for(child, limit);
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        out.status.code().unwrap_or(-1),
-    )
+    let (out, err, code, _) = super::common::run_within(c, limit);
+    (out, err, code)
 }
 
+/// A child this test polls itself (the Ctrl-C test must see whether it is still running):
+/// waits for its exit within `limit`, else kills it and fails.
 pub fn wait_for(mut child: Child, limit: Duration) -> Output {
     let start = Instant::now();
     loop {
@@ -62,38 +54,19 @@ pub fn fill(lab: &Lab, prefix: &str, n: usize, size: usize) {
     for i in 0..n {
         let mut c = lab.etcdctl();
         c.args(["--command-timeout=20s", "put", &format!("{prefix}{i:04}")]);
-        let mut child = c
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("etcdctl");
         let value = vec![b'a' + (i % 26) as u8; size];
-        std::io::Write::write_all(child.stdin.as_mut().unwrap(), &value).unwrap();
-        drop(child.stdin.take());
-        let out = wait_for(child, Duration::from_secs(30));
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let (_, err, code) = run_with_stdin(&mut c, &value, Duration::from_secs(30));
+        assert_eq!(code, 0, "{err}");
     }
 }
 
 /// Runs `c` with `input` on its stdin, within `limit`.
 pub fn run_with_stdin(c: &mut Command, input: &[u8], limit: Duration) -> (String, String, i32) {
-    let mut child = c
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    std::io::Write::write_all(child.stdin.as_mut().unwrap(), input).unwrap();
-    drop(child.stdin.take());
-    let out = wait_for(child, limit);
+    let (o, _) =
+        super::common::process::Running::start_within(c, limit, Some(input.to_vec())).finish();
     (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+        o.status.code().unwrap_or(-1),
     )
 }
