@@ -4,6 +4,7 @@
 //! are killed on drop, even when a test fails; their logs are printed then.
 #![allow(dead_code)]
 
+pub mod distros;
 pub mod fakeapi;
 mod learner;
 mod pki;
@@ -35,7 +36,10 @@ pub fn kubeadm_api_config(lab: &Lab, token: &str) -> fakeapi::FakeApiConfig {
         );
         cfg.pod_ips.push((key.clone(), m.ip.clone()));
         cfg.exec_rewrites
-            .push((key, lab.kubeadm_exec_rewrites(&m.ip)));
+            .push((key.clone(), lab.kubeadm_exec_rewrites(&m.ip)));
+        if let Some(d) = m.version.bin_dir() {
+            cfg.exec_bin_dirs.push((key, d));
+        }
         cfg.pods.push(pod);
         cfg.nodes.push(fakeapi::node(&node_name, &m.ip));
     }
