@@ -831,3 +831,56 @@ fn exec_uses_the_members_own_etcdctl() {
         );
     }
 }
+
+/// kOps runs two etcd clusters through etcd-manager: its real manifests become mirror pods the
+/// real kubectl lists by their `k8s-app` labels, one pair per control-plane node.
+#[test]
+fn kops_etcd_manager_pods_list_by_cluster() {
+    let main = include_str!("fixtures/distros/kops-etcd-manager-main-pod.yaml");
+    let events = include_str!("fixtures/distros/kops-etcd-manager-events-pod.yaml");
+    let apiserver = include_str!("fixtures/distros/kops-kube-apiserver-pod.yaml");
+    let mut cfg = FakeApiConfig {
+        tokens: vec![(s(TOKEN), s("admin"))],
+        ..Default::default()
+    };
+    for (i, ip) in ["127.0.0.1", "127.0.0.2"].into_iter().enumerate() {
+        let node_name = format!("i-0{i}");
+        for manifest in [main, events, apiserver] {
+            cfg.pods.push(mirror_pod(manifest, &node_name, ip));
+        }
+        cfg.nodes.push(node(&node_name, ip));
+    }
+    let api = FakeApi::start(cfg);
+    let k = Kubectl::new(&api, TOKEN);
+    for cluster in ["main", "events"] {
+        let (out, err, code, _) = run(k.cmd().args([
+            "get",
+            "pods",
+            "-n",
+            NS,
+            "-l",
+            &format!("k8s-app=etcd-manager-{cluster}"),
+            "-o",
+            "name",
+        ]));
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            out,
+            format!("pod/etcd-manager-{cluster}-i-00\npod/etcd-manager-{cluster}-i-01\n")
+        );
+    }
+    let (out, err, code, _) = run(k.cmd().args([
+        "get",
+        "pod",
+        "-n",
+        NS,
+        "kube-apiserver-i-00",
+        "-o",
+        "jsonpath={.spec.containers[0].args}",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("--etcd-servers-overrides=/events#https://127.0.0.1:4002"),
+        "{out}"
+    );
+}
