@@ -58,7 +58,23 @@ pub struct Api {
 /// Builds the client from `--kubeconfig` (one file), else `KUBECONFIG` (a merged path list, first
 /// wins), else `~/.kube/config`; then `--context/--kube-cluster/--user`, then the overrides.
 pub async fn connect(f: &ConnectOptions) -> Result<Api, ApiError> {
-    let kubeconfig = match &f.kubeconfig {
+    let kubeconfig = read_kubeconfig(f)?;
+    connect_with(f, kubeconfig).await
+}
+
+/// The kubeconfig's context names, in file order, for the fleet view (`--all-contexts`).
+pub fn context_names(f: &ConnectOptions) -> Result<Vec<String>, ApiError> {
+    Ok(read_kubeconfig(f)?
+        .contexts
+        .into_iter()
+        .map(|c| c.name)
+        .collect())
+}
+
+/// `--kubeconfig` (one file), else `KUBECONFIG` (a merged path list, first wins), else
+/// `~/.kube/config`.
+fn read_kubeconfig(f: &ConnectOptions) -> Result<Kubeconfig, ApiError> {
+    Ok(match &f.kubeconfig {
         Some(path) => Kubeconfig::read_from(path)
             .map_err(|e| ApiError::Config(format!("cannot read --kubeconfig {}: {}", path.display(), root(&e))))?,
         None => match Kubeconfig::from_env() {
@@ -77,7 +93,10 @@ pub async fn connect(f: &ConnectOptions) -> Result<Api, ApiError> {
                 )));
             }
         },
-    };
+    })
+}
+
+async fn connect_with(f: &ConnectOptions, kubeconfig: Kubeconfig) -> Result<Api, ApiError> {
     let context = f
         .context
         .clone()

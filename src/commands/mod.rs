@@ -6,6 +6,7 @@ pub mod alarms;
 pub mod compare;
 pub mod doctor;
 pub mod endpoints;
+pub mod fleet;
 pub mod hashkv;
 pub mod health;
 pub mod members;
@@ -40,6 +41,11 @@ pub enum Command {
         thresholds: Thresholds,
     },
     Version,
+    /// Status, health or doctor across clusters (`--all-contexts`, `--contexts`).
+    Fleet {
+        fleet: fleet::Fleet,
+        command: Box<Command>,
+    },
 }
 
 /// How a command that ran to the end went. Errors that stop a command are [`Error`]s.
@@ -60,6 +66,9 @@ pub async fn run(
 ) -> Result<Outcome, Error> {
     if let Command::Version = command {
         return version::run(io);
+    }
+    if let Command::Fleet { fleet, command } = command {
+        return fleet::run(fleet, *command, options, io).await;
     }
     // A format the command cannot print fails before anything is contacted.
     if context::format(&options)? == Some(Format::Table) && matches!(command, Command::Alarms) {
@@ -85,5 +94,7 @@ pub async fn run(
         } => doctor::run(&ctx, io, &sampling, &thresholds).await,
         // Answered above, before any member was resolved.
         Command::Version => version::run(io),
+        // Answered above too: each cluster resolves its own context.
+        Command::Fleet { fleet, command } => fleet::run(fleet, *command, options, io).await,
     }
 }
