@@ -254,6 +254,10 @@ pub struct ExecSpec {
     /// `https://127.0.0.1:2379`-style URL etcdctl uses inside the pod.
     pub endpoint: String,
     pub tls_flags: Vec<String>,
+    /// The `ETCDCTL_*` variables the container's `env` sets. etcdctl exits 1 when a flag
+    /// shadows a set variable, so the exec route passes none of those flags and lets the
+    /// member's own variables speak.
+    pub env: Vec<String>,
 }
 
 /// Members from etcd pods. Pods without a usable client URL are skipped with the reason.
@@ -422,6 +426,7 @@ fn exec_spec(pod: &Pod, etcd: &Container, argv: &[String], advertised: &Endpoint
             container: c.name.clone(),
             endpoint: advertised.display.clone(),
             tls_flags: vec![],
+            env: etcdctl_env(c),
         };
     }
     let mounts: Vec<String> = etcd
@@ -456,7 +461,18 @@ fn exec_spec(pod: &Pod, etcd: &Container, argv: &[String], advertised: &Endpoint
         container: etcd.name.clone(),
         endpoint,
         tls_flags,
+        env: etcdctl_env(etcd),
     }
+}
+
+/// The names of the `ETCDCTL_*` variables a container sets (by value or from a source).
+fn etcdctl_env(c: &Container) -> Vec<String> {
+    c.env
+        .iter()
+        .flatten()
+        .map(|e| e.name.clone())
+        .filter(|n| n.starts_with("ETCDCTL_"))
+        .collect()
 }
 
 fn containers(pod: &Pod) -> impl Iterator<Item = &Container> {
@@ -642,6 +658,16 @@ mod tests {
         assert_eq!(
             (exec.container.as_str(), exec.tls_flags.len()),
             ("etcdctl", 0)
+        );
+        assert_eq!(
+            exec.env,
+            [
+                "ETCDCTL_API",
+                "ETCDCTL_CACERT",
+                "ETCDCTL_CERT",
+                "ETCDCTL_ENDPOINTS",
+                "ETCDCTL_KEY"
+            ]
         );
     }
 
