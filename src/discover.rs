@@ -129,6 +129,19 @@ pub async fn discover(
 
 /// Names the distribution when etcd is hidden or embedded, and says what to do.
 async fn hint(api: &Api) -> String {
+    let (version, labels, os) = cluster_facts(api).await;
+    recognise(&version, &labels, &os)
+}
+
+/// The platform's hint when the cluster is one whose etcd is not reachable like a pod's
+/// (Talos, k3s, k0s, managed control planes); None for an unrecognised cluster.
+pub async fn platform_hint(api: &Api) -> Option<String> {
+    let (version, labels, os) = cluster_facts(api).await;
+    platform(&version, &labels, &os)
+}
+
+/// The server version, node label keys and node OS images (a few nodes suffice).
+async fn cluster_facts(api: &Api) -> (String, Vec<String>, Vec<String>) {
     let version = api
         .client
         .apiserver_version()
@@ -155,34 +168,39 @@ async fn hint(api: &Api) -> String {
                 .map(|i| i.os_image.clone())
         })
         .collect();
-    recognise(&version, &labels, &os)
+    (version, labels, os)
 }
 
 /// The distribution from the server version, node labels and node OS images.
 pub fn recognise(version: &str, node_labels: &[String], os_images: &[String]) -> String {
+    platform(version, node_labels, os_images).unwrap_or_else(|| {
+        "If etcd runs outside the cluster, pass its members with --endpoints; if its pods use other labels, pass -n and -l".into()
+    })
+}
+
+/// The platform, when it is one whose etcd is hidden, embedded or managed, with what to do.
+pub fn platform(version: &str, node_labels: &[String], os_images: &[String]) -> Option<String> {
     let has_label = |p: &str| node_labels.iter().any(|l| l.starts_with(p));
-    if version.contains("+k3s") {
-        "This is k3s: etcd (when used) is embedded in the k3s server process, not a pod; pass --endpoints https://<server>:2379 with the certificates under /var/lib/rancher/k3s/server/tls/etcd/".into()
+    let hint = if version.contains("+k3s") {
+        "This is k3s: etcd (when used) is embedded in the k3s server process, not a pod; pass --endpoints https://<server>:2379 with the certificates under /var/lib/rancher/k3s/server/tls/etcd/"
     } else if version.contains("+rke2") {
-        "This is RKE2 but no etcd pods are visible; pass -n/-l if they are elsewhere, or --endpoints".into()
+        "This is RKE2 but no etcd pods are visible; pass -n/-l if they are elsewhere, or --endpoints"
     } else if version.contains("+k0s") {
-        "This is k0s: etcd runs inside the k0s controller and listens on 127.0.0.1 only; use `k0s etcd member-list` on a controller".into()
+        "This is k0s: etcd runs inside the k0s controller and listens on 127.0.0.1 only; use `k0s etcd member-list` on a controller"
     } else if os_images.iter().any(|o| o.starts_with("Talos")) {
-        "This is Talos: etcd runs as a system service, not a pod; use `talosctl etcd status`".into()
+        "This is Talos: etcd runs as a system service, not a pod; use `talosctl etcd status`"
     } else if version.contains("-eks-") {
         "This is Amazon EKS: the control plane and its etcd are managed by AWS and not reachable"
-            .into()
     } else if version.contains("-gke.") {
         "This is Google GKE: the control plane and its etcd are managed by Google and not reachable"
-            .into()
     } else if has_label("kubernetes.azure.com") {
         "This is Azure AKS: the control plane and its etcd are managed by Azure and not reachable"
-            .into()
     } else if has_label("microk8s.io") {
-        "This is MicroK8s: it stores cluster state in dqlite, not etcd, by default".into()
+        "This is MicroK8s: it stores cluster state in dqlite, not etcd, by default"
     } else {
-        "If etcd runs outside the cluster, pass its members with --endpoints; if its pods use other labels, pass -n and -l".into()
-    }
+        return None;
+    };
+    Some(hint.to_string())
 }
 
 /// Where discovery looks, in order.

@@ -115,3 +115,113 @@ fn openshift_via_exec_forced_works() {
     assert!(exec_calls(&k) >= 3);
     assert_eq!(port_forwards(&k), 0);
 }
+
+const APISERVER: &str = include_str!("fixtures/distros/kubeadm-kube-apiserver-pod.yaml");
+
+/// Members found through kube-apiserver pods on nodes whose OS image is `os`; the pods' node
+/// addresses are `node_ips`, and `--etcd-servers` names `etcd_servers` (None: kubeadm's
+/// `https://127.0.0.1:2379`, the apiserver's own node).
+fn apiserver_only(
+    lab: &Lab,
+    node_ips: &[String],
+    etcd_servers: Option<&str>,
+    os: &str,
+) -> FakeApiConfig {
+    let mut cfg = FakeApiConfig {
+        tokens: vec![(TOKEN.into(), "admin".into())],
+        ..Default::default()
+    };
+    for (i, ip) in node_ips.iter().enumerate() {
+        let node_name = format!("cp-{}", i + 1);
+        let mut manifest = common::fakeapi::rewrite_addresses(APISERVER, ip);
+        if let Some(servers) = etcd_servers {
+            manifest = manifest.replace(
+                "--etcd-servers=https://127.0.0.1:2379",
+                &format!("--etcd-servers={servers}"),
+            );
+        }
+        let pod = common::fakeapi::mirror_pod(&manifest, &node_name, ip);
+        if lab.members.iter().any(|m| &m.ip == ip) {
+            let key = (
+                "kube-system".to_string(),
+                pod.metadata.name.clone().unwrap_or_default(),
+            );
+            cfg.pod_ips.push((key, ip.clone()));
+        }
+        cfg.pods.push(pod);
+        let mut node = common::fakeapi::node(&node_name, ip);
+        if let Some(info) = node.status.as_mut().and_then(|s| s.node_info.as_mut()) {
+            info.os_image = os.to_string();
+        }
+        cfg.nodes.push(node);
+    }
+    cfg
+}
+
+/// Talos: etcd is a system service, found only through kube-apiserver's --etcd-servers. With
+/// no credentials nothing can reach it: one line naming the platform and what to do, not a row
+/// per member; with credentials the port-forward through the apiserver pods works.
+#[test]
+fn talos_without_credentials_is_one_line_naming_the_platform() {
+    let lab = Lab::start(3);
+    let ips: Vec<String> = lab.members.iter().map(|m| m.ip.clone()).collect();
+    let cfg = apiserver_only(&lab, &ips, None, "Talos (v1.9.5)");
+    let k = KubeLab::start(lab, cfg);
+    for cmd in ["status", "health", "compare"] {
+        let (out, err, code, _) = run(k.plugin().arg(cmd));
+        assert_eq!((code, out.as_str()), (1, ""), "{cmd}: {err}");
+        assert_eq!(
+            err,
+            "Error: all 3 etcd members: no etcd client credentials: pass --cacert/--cert/--key, --cert-secret or --ca-secret (no etcd pod to exec into either). This is Talos: etcd runs as a system service, not a pod; use `talosctl etcd status`\n",
+            "{cmd}"
+        );
+    }
+    // endpoints still lists each member and why it has no route (exit 1: no route).
+    let (out, err, code, _) = run(k.plugin().args(["endpoints", "-w", "simple"]));
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(out.lines().count(), 3, "{out}");
+    assert!(out.contains("no etcd client credentials"), "{out}");
+    k.assert_same_as_direct(
+        || {
+            let mut c = k.plugin();
+            c.args(k.lab.tls_flags()).arg("--via=port-forward");
+            c
+        },
+        &["status", "-w", "table"],
+    );
+}
+
+/// External etcd (Kubespray's default): kube-apiserver's --etcd-servers names hosts that run no
+/// pod. With the client certificate the members are reached directly; without, one clear line
+/// says why port-forward and exec cannot help and what to pass.
+#[test]
+fn external_etcd_is_reached_directly_or_named_in_one_line() {
+    let lab = Lab::start(3);
+    let servers = lab.endpoints();
+    let nodes: Vec<String> = (1..=3).map(|i| format!("10.20.0.{i}")).collect();
+    let cfg = apiserver_only(&lab, &nodes, Some(&servers), "Ubuntu 24.04.2 LTS");
+    let k = KubeLab::start(lab, cfg);
+    let (out, err, code, _) = run(k.plugin().arg("status"));
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "Error: all 3 etcd members ({}) run outside the cluster (no pod: port-forward and exec need one)",
+            servers.replace(',', ", ")
+        )),
+        "{err}"
+    );
+    assert!(err.contains("--etcd-cafile"), "{err}");
+    let (_, err, code, _) = run(k.plugin().args(["--via=exec", "members"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("reach them with --via direct"), "{err}");
+    k.assert_same_as_direct(
+        || {
+            let mut c = k.plugin();
+            c.args(k.lab.tls_flags());
+            c
+        },
+        &["status", "-w", "json"],
+    );
+    assert_eq!(k.api.stats().exec_calls, 0);
+}

@@ -1,13 +1,13 @@
 //! The plugin's way: members found through the kubeconfig, credentials by precedence
 //! (`credentials::precedence`), each member reached by the route `route::plan` chooses.
 
-use super::{ContextError, FoundBy, Members, Options};
+use super::{ContextError, FoundBy, Members, Options, blocked};
 use crate::apiserver::{self, Api};
 use crate::config;
 use crate::credentials::precedence;
 use crate::discover::{self, Member};
 use crate::etcd::{Cluster, Target};
-use crate::route::{self, Reach, Route, Via};
+use crate::route::{self, Reach, Route, RouteKind, Unavailable, Via};
 
 pub(super) async fn resolve(o: &Options) -> Result<Members, ContextError> {
     let api = apiserver::connect(&o.kube).await?;
@@ -24,11 +24,18 @@ pub(super) async fn resolve(o: &Options) -> Result<Members, ContextError> {
         Some(c) => Some(c.client_config()?),
         None => None,
     };
-    let targets = found
+    let (targets, plans): (Vec<Target>, Vec<_>) = found
         .members
         .iter()
         .map(|m| target(m, &api, o.via, creds.is_some()))
-        .collect();
+        .unzip();
+    // Only when no member has a route: naming the platform costs a version and a node call.
+    let blocked = if plans.iter().all(Result::is_err) {
+        let platform = discover::platform_hint(&api).await;
+        blocked::blocked(&found.members, &plans, platform.as_deref())
+    } else {
+        None
+    };
     if let Some(r) = resolved.remember {
         config::remember(&api.context, &r);
     }
@@ -42,11 +49,18 @@ pub(super) async fn resolve(o: &Options) -> Result<Members, ContextError> {
         },
         found_by: FoundBy::Kubernetes(found.source),
         credentials: creds.map(|c| c.source),
+        blocked,
     })
 }
 
-/// One member's target: the planned route (and fallback) with the API client attached.
-fn target(m: &Member, api: &Api, via: Via, have_creds: bool) -> Target {
+/// One member's target: the planned route (and fallback) with the API client attached; and the
+/// planned route kind, or why there is none.
+fn target(
+    m: &Member,
+    api: &Api,
+    via: Via,
+    have_creds: bool,
+) -> (Target, Result<RouteKind, Unavailable>) {
     let plan = route::plan(
         via,
         Reach {
@@ -59,7 +73,7 @@ fn target(m: &Member, api: &Api, via: Via, have_creds: bool) -> Target {
         Ok(kind) => Route::for_member(kind, m, &api.client),
         Err(why) => Route::Unavailable(why.to_string()),
     };
-    Target {
+    let target = Target {
         endpoint: m.endpoint.clone(),
         route,
         fallback: plan
@@ -71,5 +85,6 @@ fn target(m: &Member, api: &Api, via: Via, have_creds: bool) -> Target {
             .map(|p| format!("{}/{}", p.namespace, p.name)),
         node: (!m.node.is_empty()).then(|| m.node.clone()),
         quota_backend_bytes: m.quota_backend_bytes,
-    }
+    };
+    (target, plan.route)
 }
