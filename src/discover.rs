@@ -22,6 +22,10 @@ pub struct Source {
     pub kind: PlaceKind,
     pub namespace: String,
     pub selector: String,
+    /// The etcd clusters kube-apiserver names (`main`, and one per `--etcd-servers-overrides`
+    /// resource, as kOps runs `events`), and the one these members belong to.
+    pub clusters: Vec<String>,
+    pub cluster: String,
 }
 
 impl Source {
@@ -37,7 +41,16 @@ impl std::fmt::Display for Source {
             PlaceKind::EtcdPods => "etcd pods",
             PlaceKind::ApiServerPods => "kube-apiserver --etcd-servers of pods",
         };
-        write!(f, "{what} in {} ({})", self.namespace, self.selector)
+        write!(f, "{what} in {} ({})", self.namespace, self.selector)?;
+        if self.clusters.len() > 1 {
+            write!(
+                f,
+                "; etcd clusters: {} (these are {}; choose with --etcd-cluster)",
+                self.clusters.join(", "),
+                self.cluster
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -50,10 +63,13 @@ pub enum DiscoverError {
 }
 
 /// Lists pods where etcd usually is (or where `-n`/`-l` say) and turns them into members.
+/// `cluster` is the etcd cluster to find: `main` (kube-apiserver's `--etcd-servers`, or the
+/// etcd pods), or a resource of `--etcd-servers-overrides` such as kOps' `events`.
 pub async fn discover(
     api: &Api,
     namespace: Option<&str>,
     selector: Option<&str>,
+    cluster: &str,
 ) -> Result<Discovery, DiscoverError> {
     let places: Vec<(String, String, PlaceKind)> = if namespace.is_some() || selector.is_some() {
         let ns = namespace.unwrap_or("kube-system").to_string();
@@ -93,9 +109,22 @@ pub async fn discover(
         if list.is_empty() {
             continue;
         }
-        let (members, skipped) = match kind {
-            PlaceKind::EtcdPods => from_etcd_pods(&list),
-            PlaceKind::ApiServerPods => from_apiserver_pods(&list),
+        let (members, skipped, clusters) = match kind {
+            // Etcd pods serve the one cluster kube-apiserver calls main.
+            PlaceKind::EtcdPods if cluster != MAIN => {
+                notes.push(format!(
+                    "{sel} in {ns}: etcd pods serve the main cluster only, not {cluster}"
+                ));
+                continue;
+            }
+            PlaceKind::EtcdPods => {
+                let (m, s) = from_etcd_pods(&list);
+                (m, s, vec![MAIN.to_string()])
+            }
+            PlaceKind::ApiServerPods => {
+                let (m, s) = from_apiserver_pods_of(&list, cluster);
+                (m, s, etcd_clusters(&list))
+            }
         };
         notes.extend(skipped);
         if !members.is_empty() {
@@ -104,6 +133,8 @@ pub async fn discover(
                     kind: *kind,
                     namespace: ns.clone(),
                     selector: sel.clone(),
+                    clusters,
+                    cluster: cluster.to_string(),
                 },
                 members,
             });
@@ -216,7 +247,7 @@ pub enum PlaceKind {
     ApiServerPods,
 }
 
-pub const PLACES: [Place; 4] = [
+pub const PLACES: [Place; 5] = [
     Place {
         namespace: "kube-system",
         selector: "component=etcd",
@@ -237,7 +268,17 @@ pub const PLACES: [Place; 4] = [
         selector: "app=openshift-kube-apiserver",
         kind: PlaceKind::ApiServerPods,
     },
+    // kOps: etcd-manager runs etcd inside its own pod (no etcd flags to read); kube-apiserver
+    // names both clusters, main and events.
+    Place {
+        namespace: "kube-system",
+        selector: "k8s-app=kube-apiserver",
+        kind: PlaceKind::ApiServerPods,
+    },
 ];
+
+/// The etcd cluster kube-apiserver's `--etcd-servers` names.
+pub const MAIN: &str = "main";
 
 /// One etcd member as discovered.
 #[derive(Clone, Debug, PartialEq)]
@@ -294,19 +335,73 @@ pub fn from_etcd_pods(pods: &[Pod]) -> (Vec<Member>, Vec<String>) {
 
 /// Members from kube-apiserver pods' `--etcd-servers` (external or host-mode etcd).
 /// `127.0.0.1`/`localhost` there means the apiserver's own node.
-pub fn from_apiserver_pods(pods: &[Pod]) -> (Vec<Member>, Vec<String>) {
+#[cfg(test)]
+fn from_apiserver_pods(pods: &[Pod]) -> (Vec<Member>, Vec<String>) {
+    from_apiserver_pods_of(pods, MAIN)
+}
+
+/// The etcd clusters kube-apiserver pods name: `main` for `--etcd-servers`, then each resource
+/// of `--etcd-servers-overrides` (`/events#https://127.0.0.1:4002` is `events`), in order.
+pub fn etcd_clusters(pods: &[Pod]) -> Vec<String> {
+    let mut names = vec![MAIN.to_string()];
+    for pod in pods {
+        let Some(c) = apiserver_container(pod) else {
+            continue;
+        };
+        for (name, _) in overrides(&words(c)) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
+/// `--etcd-servers-overrides`: `group/resource#url;url` entries, comma-separated, as
+/// (resource, urls joined by commas).
+fn overrides(argv: &[String]) -> Vec<(String, String)> {
+    let Some(v) = flag(argv, "--etcd-servers-overrides") else {
+        return Vec::new();
+    };
+    v.split(',')
+        .filter_map(|entry| {
+            let (resource, servers) = entry.split_once('#')?;
+            let name = resource.rsplit('/').next()?.to_string();
+            Some((name, servers.replace(';', ",")))
+        })
+        .collect()
+}
+
+fn apiserver_container(pod: &Pod) -> Option<&Container> {
+    containers(pod)
+        .find(|c| c.name.contains("apiserver"))
+        .or_else(|| containers(pod).next())
+}
+
+/// Members of etcd cluster `cluster` (`main` or an `--etcd-servers-overrides` resource) from
+/// kube-apiserver pods.
+pub fn from_apiserver_pods_of(pods: &[Pod], cluster: &str) -> (Vec<Member>, Vec<String>) {
     let mut by_url: BTreeMap<String, Member> = BTreeMap::new();
     let mut skipped = Vec::new();
     for pod in pods {
         let host_ip = host_ip(pod);
-        let Some(c) = containers(pod)
-            .find(|c| c.name.contains("apiserver"))
-            .or_else(|| containers(pod).next())
-        else {
+        let Some(c) = apiserver_container(pod) else {
             continue;
         };
-        let Some(servers) = flag(&words(c), "--etcd-servers") else {
-            skipped.push(format!("{}: no --etcd-servers flag", pod_name(pod)));
+        let argv = words(c);
+        let servers = if cluster == MAIN {
+            flag(&argv, "--etcd-servers")
+        } else {
+            overrides(&argv)
+                .into_iter()
+                .find(|(name, _)| name == cluster)
+                .map(|(_, urls)| urls)
+        };
+        let Some(servers) = servers else {
+            skipped.push(format!(
+                "{}: no etcd cluster {cluster} (--etcd-servers names main, --etcd-servers-overrides the others)",
+                pod_name(pod)
+            ));
             continue;
         };
         for url in servers.split(',').filter(|s| !s.is_empty()) {
@@ -685,6 +780,46 @@ mod tests {
                 "ETCDCTL_CERT",
                 "ETCDCTL_ENDPOINTS",
                 "ETCDCTL_KEY"
+            ]
+        );
+    }
+
+    const KOPS_APISERVER: &str =
+        include_str!("../tests/fixtures/distros/kops-kube-apiserver-pod.yaml");
+
+    /// kOps: kube-apiserver names main on 4001 and events (an override) on 4002, both on its
+    /// own node; etcd-manager's pods carry no etcd flags.
+    #[test]
+    fn kops_names_main_and_events_through_the_apiserver() {
+        let pods = [
+            mirror(KOPS_APISERVER, "i-01", "172.20.1.10"),
+            mirror(KOPS_APISERVER, "i-02", "172.20.2.10"),
+        ];
+        assert_eq!(etcd_clusters(&pods), ["main", "events"]);
+        for (cluster, port) in [("main", 4001), ("events", 4002)] {
+            let (m, skipped) = from_apiserver_pods_of(&pods, cluster);
+            assert!(skipped.is_empty(), "{skipped:?}");
+            let urls: Vec<_> = m.iter().map(|m| m.endpoint.display.as_str()).collect();
+            assert_eq!(
+                urls,
+                [
+                    format!("https://172.20.1.10:{port}"),
+                    format!("https://172.20.2.10:{port}")
+                ]
+            );
+            assert_eq!(m[0].client_port, port);
+            assert_eq!(m[0].pod.as_ref().unwrap().name, "kube-apiserver-i-01");
+        }
+        let (m, skipped) = from_apiserver_pods_of(&pods, "leases");
+        assert!(m.is_empty());
+        assert!(skipped[0].contains("no etcd cluster leases"), "{skipped:?}");
+        assert_eq!(
+            overrides(&[
+                "--etcd-servers-overrides=/events#https://a:4002;https://b:4002,coordination.k8s.io/leases#https://c:4003".to_string()
+            ]),
+            [
+                ("events".to_string(), "https://a:4002,https://b:4002".to_string()),
+                ("leases".to_string(), "https://c:4003".to_string())
             ]
         );
     }

@@ -225,3 +225,88 @@ fn external_etcd_is_reached_directly_or_named_in_one_line() {
     );
     assert_eq!(k.api.stats().exec_calls, 0);
 }
+
+/// kOps: etcd-manager runs two clusters on every control-plane node, main (clients on 4001)
+/// and events (4002); only kube-apiserver's `--etcd-servers` and `--etcd-servers-overrides`
+/// name them. `--etcd-cluster` picks one (main by default) and `endpoints` lists both.
+#[test]
+fn kops_main_and_events_clusters_through_the_apiserver() {
+    use common::{Options, Ports};
+    let main = Lab::start_with(
+        3,
+        Options {
+            ports: Ports {
+                client: 4001,
+                peer: 2380,
+                metrics: 2390,
+            },
+            ..Default::default()
+        },
+    );
+    let ips: Vec<String> = main.members.iter().map(|m| m.ip.clone()).collect();
+    let events = Lab::start_with(
+        3,
+        Options {
+            ports: Ports {
+                client: 4002,
+                peer: 2381,
+                metrics: 2391,
+            },
+            ips: ips.clone(),
+            ..Default::default()
+        },
+    );
+    let mut cfg = FakeApiConfig {
+        tokens: vec![(TOKEN.into(), "admin".into())],
+        ..Default::default()
+    };
+    for (i, ip) in ips.iter().enumerate() {
+        let node_name = format!("i-0{i}");
+        for manifest in [
+            include_str!("fixtures/distros/kops-kube-apiserver-pod.yaml"),
+            include_str!("fixtures/distros/kops-etcd-manager-main-pod.yaml"),
+            include_str!("fixtures/distros/kops-etcd-manager-events-pod.yaml"),
+        ] {
+            let pod = common::fakeapi::mirror_pod(manifest, &node_name, ip);
+            let key = (
+                "kube-system".to_string(),
+                pod.metadata.name.clone().unwrap_or_default(),
+            );
+            cfg.pod_ips.push((key, ip.clone()));
+            cfg.pods.push(pod);
+        }
+        cfg.nodes.push(common::fakeapi::node(&node_name, ip));
+    }
+    let k = KubeLab::start(main, cfg);
+    let with = |lab: &Lab, extra: &[&str]| {
+        let mut c = k.plugin();
+        c.args(lab.tls_flags()).args(extra);
+        c
+    };
+    let (out, err, code, _) = run(&mut with(&k.lab, &["endpoints", "-w", "simple"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("etcd clusters: main, events (these are main; choose with --etcd-cluster)"),
+        "{err}"
+    );
+    assert_eq!(out.lines().count(), 3, "{out}");
+    assert!(out.contains(&format!("https://{}:4001", ips[0])), "{out}");
+    common::kubelab::assert_same_as(
+        &k.lab,
+        || with(&k.lab, &["--via=port-forward"]),
+        &["status", "-w", "table"],
+    );
+    common::kubelab::assert_same_as(
+        &events,
+        || with(&events, &["--etcd-cluster=events", "--via=port-forward"]),
+        &["status", "-w", "table"],
+    );
+    common::kubelab::assert_same_as(
+        &events,
+        || with(&events, &["--etcd-cluster=events"]),
+        &["members", "-w", "simple"],
+    );
+    let (_, err, code, _) = run(&mut with(&k.lab, &["--etcd-cluster=leases", "status"]));
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("no etcd cluster leases"), "{err}");
+}

@@ -11,7 +11,13 @@ use crate::route::{self, Reach, Route, RouteKind, Unavailable, Via};
 
 pub(super) async fn resolve(o: &Options) -> Result<Members, ContextError> {
     let api = apiserver::connect(&o.kube).await?;
-    let found = discover::discover(&api, o.namespace.as_deref(), o.selector.as_deref()).await?;
+    let found = discover::discover(
+        &api,
+        o.namespace.as_deref(),
+        o.selector.as_deref(),
+        &o.etcd_cluster,
+    )
+    .await?;
     let steps = precedence::steps(
         &o.credentials,
         o.insecure_skip_tls_verify,

@@ -49,6 +49,8 @@ pub struct Options {
     /// `-n` and `-l`: where the etcd pods are, when not in the usual places.
     pub namespace: Option<String>,
     pub selector: Option<String>,
+    /// `--etcd-cluster`: which etcd cluster behind kube-apiserver (`main`, or kOps' `events`).
+    pub etcd_cluster: String,
     pub via: Via,
 }
 

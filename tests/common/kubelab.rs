@@ -41,20 +41,26 @@ impl KubeLab {
 
     /// Asserts that `ours` prints what `--endpoints` prints for the same members, retrying
     /// while raft numbers move between the two runs.
-    pub fn assert_same_as_direct(&self, mut ours: impl FnMut() -> Command, args: &[&str]) {
-        let mut last = None;
-        for _ in 0..4 {
-            let (o1, e1, c1, _) = run(ours().args(args));
-            let (o2, e2, c2, _) = run(self.lab.plugin().args(args));
-            assert_clean_stderr(&e1);
-            if (&o1, &e1, c1) == (&o2, &e2, c2) {
-                assert_eq!(c1, 0, "{e1}");
-                return;
-            }
-            last = Some(format!(
-                "--- via kubeconfig (exit {c1}) ---\n{o1}{e1}--- --endpoints (exit {c2}) ---\n{o2}{e2}"
-            ));
-        }
-        panic!("{args:?} differs:\n{}", last.unwrap_or_default());
+    pub fn assert_same_as_direct(&self, ours: impl FnMut() -> Command, args: &[&str]) {
+        assert_same_as(&self.lab, ours, args);
     }
+}
+
+/// Asserts that `ours` prints what `--endpoints` prints for `reference`'s members, retrying
+/// while raft numbers move between the two runs.
+pub fn assert_same_as(reference: &Lab, mut ours: impl FnMut() -> Command, args: &[&str]) {
+    let mut last = None;
+    for _ in 0..4 {
+        let (o1, e1, c1, _) = run(ours().args(args));
+        let (o2, e2, c2, _) = run(reference.plugin().args(args));
+        assert_clean_stderr(&e1);
+        if (&o1, &e1, c1) == (&o2, &e2, c2) {
+            assert_eq!(c1, 0, "{e1}");
+            return;
+        }
+        last = Some(format!(
+            "--- via kubeconfig (exit {c1}) ---\n{o1}{e1}--- --endpoints (exit {c2}) ---\n{o2}{e2}"
+        ));
+    }
+    panic!("{args:?} differs:\n{}", last.unwrap_or_default());
 }

@@ -20,14 +20,15 @@ impl Lab {
             .map(|(b, _)| b.to_string())
             .expect("a dotted IPv4 address");
         let ip = format!("{base}.{n}");
-        for port in [2379, 2380, 2381] {
+        let ports = self.members[0].ports;
+        for port in ports.all() {
             assert!(
                 TcpListener::bind((ip.as_str(), port)).is_ok(),
                 "add_learner: {ip}:{port} is taken"
             );
         }
         let name = format!("m{n}");
-        let peer = format!("https://{ip}:2380");
+        let peer = format!("https://{ip}:{}", ports.peer);
         // etcd refuses a member change until each member has been connected to its peers for
         // a few seconds ("unhealthy cluster"): a fresh lab retries that, and nothing else.
         let started = Instant::now();
@@ -67,6 +68,7 @@ impl Lab {
             ca: &self.pki.ca,
             dir: &d,
             quota: self.opts.quota_backend_bytes,
+            ports,
         });
         process::register_more_logs(
             self.logs_id,

@@ -68,6 +68,7 @@ pub struct Member {
     pub log: PathBuf,
     /// The etcd release this member runs.
     pub version: Etcd,
+    pub ports: Ports,
     frozen: bool,
 }
 
@@ -86,6 +87,7 @@ struct Spawn<'a> {
     ca: &'a Path,
     dir: &'a Path,
     quota: Option<u64>,
+    ports: Ports,
 }
 
 fn spawn_member(s: &Spawn) -> Member {
@@ -94,11 +96,23 @@ fn spawn_member(s: &Spawn) -> Member {
     let mut cmd = in_netns(s.netns.as_deref(), s.version.bin("etcd"));
     cmd.arg(format!("--name={name}"))
         .arg(format!("--data-dir={}", s.dir.join(name).display()))
-        .arg(format!("--listen-client-urls=https://{ip}:2379"))
-        .arg(format!("--advertise-client-urls=https://{ip}:2379"))
-        .arg(format!("--listen-peer-urls=https://{ip}:2380"))
-        .arg(format!("--initial-advertise-peer-urls=https://{ip}:2380"))
-        .arg(format!("--listen-metrics-urls=http://{ip}:2381"))
+        .arg(format!(
+            "--listen-client-urls=https://{ip}:{}",
+            s.ports.client
+        ))
+        .arg(format!(
+            "--advertise-client-urls=https://{ip}:{}",
+            s.ports.client
+        ))
+        .arg(format!("--listen-peer-urls=https://{ip}:{}", s.ports.peer))
+        .arg(format!(
+            "--initial-advertise-peer-urls=https://{ip}:{}",
+            s.ports.peer
+        ))
+        .arg(format!(
+            "--listen-metrics-urls=http://{ip}:{}",
+            s.ports.metrics
+        ))
         .arg(format!("--initial-cluster={}", s.initial_cluster))
         .arg(format!("--initial-cluster-state={}", s.state))
         .arg(format!("--initial-cluster-token={}", s.token))
@@ -129,20 +143,21 @@ fn spawn_member(s: &Spawn) -> Member {
         child: Some(child),
         log,
         version: s.version,
+        ports: s.ports,
         frozen: false,
     }
 }
 
 impl Member {
     pub fn client_url(&self) -> String {
-        format!("https://{}:2379", self.ip)
+        format!("https://{}:{}", self.ip, self.ports.client)
     }
     pub fn peer_url(&self) -> String {
-        format!("https://{}:2380", self.ip)
+        format!("https://{}:{}", self.ip, self.ports.peer)
     }
     /// Plain-HTTP metrics, as kubeadm's `--listen-metrics-urls=http://127.0.0.1:2381`.
     pub fn metrics_url(&self) -> String {
-        format!("http://{}:2381/metrics", self.ip)
+        format!("http://{}:{}/metrics", self.ip, self.ports.metrics)
     }
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
@@ -161,6 +176,35 @@ pub struct Options {
     pub client_netns: Option<String>,
     /// Member i runs release `versions[i]` (3.4.23 where the list is short).
     pub versions: Vec<Etcd>,
+    /// The members' ports (etcd's defaults unless a layout moves them, as kOps does).
+    pub ports: Ports,
+    /// Members on these loopback addresses instead of a free block: a second lab sharing the
+    /// first one's addresses on other ports (kOps' main and events clusters on one node).
+    pub ips: Vec<String>,
+}
+
+/// A member's client, peer and metrics ports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ports {
+    pub client: u16,
+    pub peer: u16,
+    pub metrics: u16,
+}
+
+impl Default for Ports {
+    fn default() -> Ports {
+        Ports {
+            client: 2379,
+            peer: 2380,
+            metrics: 2381,
+        }
+    }
+}
+
+impl Ports {
+    pub fn all(self) -> [u16; 3] {
+        [self.client, self.peer, self.metrics]
+    }
 }
 
 /// `program` run inside `netns` when one is given (`ip netns exec` execs it: same PID).
@@ -201,14 +245,15 @@ fn random_u64() -> u64 {
     h.finish()
 }
 
-/// A free 127.a.b.0/24 block: every member address must bind 2379, 2380 and 2381.
-fn free_block(n: usize) -> String {
+/// A free 127.a.b.0/24 block: every member address must bind the lab's three ports.
+fn free_block(n: usize, ports: Ports) -> String {
     for _ in 0..200 {
         let r = random_u64();
         let base = format!("127.{}.{}", 1 + (r % 254), (r >> 8) % 256);
         let free = (1..=n).all(|i| {
             let ip = format!("{base}.{i}");
-            [2379, 2380, 2381]
+            ports
+                .all()
                 .iter()
                 .all(|&port| TcpListener::bind((ip.as_str(), port)).is_ok())
         });
@@ -253,8 +298,9 @@ impl Lab {
         let d = dir.path();
         let ips: Vec<String> = match &opts.placed {
             Some(placed) => placed.iter().map(|(ip, _)| ip.clone()).collect(),
+            None if !opts.ips.is_empty() => opts.ips.clone(),
             None => {
-                let base = free_block(n);
+                let base = free_block(n, opts.ports);
                 (1..=n).map(|i| format!("{base}.{i}")).collect()
             }
         };
@@ -265,7 +311,7 @@ impl Lab {
         let initial: Vec<String> = ips
             .iter()
             .enumerate()
-            .map(|(i, ip)| format!("m{}=https://{ip}:2380", i + 1))
+            .map(|(i, ip)| format!("m{}=https://{ip}:{}", i + 1, opts.ports.peer))
             .collect();
         let initial = initial.join(",");
         let mut members = Vec::new();
@@ -293,6 +339,7 @@ impl Lab {
                 ca: &pki.ca,
                 dir: d,
                 quota: opts.quota_backend_bytes,
+                ports: opts.ports,
             }));
         }
         let logs_id = process::register_logs(
