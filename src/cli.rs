@@ -136,48 +136,52 @@ impl Cli {
             },
             None => command,
         };
-        let options = Options {
-            endpoints: e.endpoints,
-            credentials: ContextCredentials {
-                cert_secret: k.cert_secret,
-                ca_configmap: k.ca_configmap,
-                ca_secret: k.ca_secret,
-                cacert: e.cacert,
-                cert: e.cert,
-                key: e.key,
-            },
-            insecure_skip_tls_verify: e.insecure_skip_tls_verify,
-            insecure_transport: e.insecure_transport,
-            dial_timeout: e.dial_timeout,
-            command_timeout: e.command_timeout,
-            write_out: e.write_out,
-            hex: e.hex,
-            cluster: e.cluster,
-            etcdctl_compat: e.etcdctl_compat,
-            no_color,
-            kube: ConnectOptions {
-                kubeconfig: k.kubeconfig,
-                context: k.context,
-                cluster: k.kube_cluster,
-                user: k.user,
-                server: k.server,
-                token: k.token,
-                as_user: k.as_user,
-                as_groups: k.as_group,
-                insecure_skip_tls_verify: k.kube_insecure_skip_tls_verify,
-                request_timeout: k.request_timeout,
-            },
-            namespace: k.namespace,
-            selector: k.selector,
-            etcd_cluster: k.etcd_cluster,
-            via: match k.via {
-                Via::Auto => route::Via::Auto,
-                Via::Direct => route::Via::Direct,
-                Via::PortForward => route::Via::PortForward,
-                Via::Exec => route::Via::Exec,
-            },
-        };
-        (options, command)
+        (options(e, k, no_color), command)
+    }
+}
+
+/// etcdctl's and kubectl's flags as the context stage's plain options.
+fn options(e: EtcdFlags, k: KubeFlags, no_color: bool) -> Options {
+    Options {
+        endpoints: e.endpoints,
+        credentials: ContextCredentials {
+            cert_secret: k.cert_secret,
+            ca_configmap: k.ca_configmap,
+            ca_secret: k.ca_secret,
+            cacert: e.cacert,
+            cert: e.cert,
+            key: e.key,
+        },
+        insecure_skip_tls_verify: e.insecure_skip_tls_verify,
+        insecure_transport: e.insecure_transport,
+        dial_timeout: e.dial_timeout,
+        command_timeout: e.command_timeout,
+        write_out: e.write_out,
+        hex: e.hex,
+        cluster: e.cluster,
+        etcdctl_compat: e.etcdctl_compat,
+        no_color,
+        kube: ConnectOptions {
+            kubeconfig: k.kubeconfig,
+            context: k.context,
+            cluster: k.kube_cluster,
+            user: k.user,
+            server: k.server,
+            token: k.token,
+            as_user: k.as_user,
+            as_groups: k.as_group,
+            insecure_skip_tls_verify: k.kube_insecure_skip_tls_verify,
+            request_timeout: k.request_timeout,
+        },
+        namespace: k.namespace,
+        selector: k.selector,
+        etcd_cluster: k.etcd_cluster,
+        via: match k.via {
+            Via::Auto => route::Via::Auto,
+            Via::Direct => route::Via::Direct,
+            Via::PortForward => route::Via::PortForward,
+            Via::Exec => route::Via::Exec,
+        },
     }
 }
 

@@ -18,6 +18,7 @@ mod duration;
 mod endpoint;
 mod error;
 mod etcd;
+mod humanize;
 mod output;
 mod route;
 

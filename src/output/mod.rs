@@ -3,11 +3,11 @@
 //! tests print into memory.
 
 pub mod alarms;
+pub mod compare;
 pub mod fleet;
 pub mod go;
 pub mod hashkv;
 pub mod health;
-pub mod humanize;
 pub mod members;
 pub mod status;
 pub mod table;
