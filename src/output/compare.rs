@@ -11,9 +11,10 @@ use std::io::{self, Write};
 
 const RED: &str = "\x1b[31m";
 
-const HEADER: [&str; 16] = [
+const HEADER: [&str; 17] = [
     "endpoint",
     "ID",
+    "role",
     "leader",
     "term",
     "raft index",
@@ -80,9 +81,13 @@ fn cells(r: &CompareRow) -> (Vec<String>, Vec<bool>) {
         v.map(|n| humanize::bytes(n.max(0) as u64))
             .unwrap_or_default()
     };
-    let cells: [(String, bool); 16] = [
+    let cells: [(String, bool); 17] = [
         (r.endpoint.clone(), false),
         (hex(r.member_id), false),
+        (
+            r.role.map(|x| x.as_str().to_string()).unwrap_or_default(),
+            false,
+        ),
         (hex(r.leader), m.leader),
         (num(r.term), m.term),
         (num(r.raft_index), m.lag),
