@@ -13,6 +13,7 @@ mod compat;
 mod config;
 mod context;
 mod credentials;
+mod defrag;
 mod discover;
 mod duration;
 mod endpoint;
@@ -21,6 +22,7 @@ mod etcd;
 mod humanize;
 mod output;
 mod route;
+mod snapshot;
 
 use analysis::Severity;
 use apiserver::ApiError;
@@ -43,6 +45,8 @@ mod exit {
     pub const UNAUTHORIZED: i32 = 7;
     pub const FORBIDDEN: i32 = 8;
     pub const BAD_ARGS: i32 = 128;
+    /// 128 + SIGINT, as shells report a process ended by Ctrl-C.
+    pub const INTERRUPTED: i32 = 130;
 }
 
 fn main() {
@@ -108,6 +112,7 @@ fn exit_code(result: &Result<Outcome, Error>) -> i32 {
         Err(Error::BadArgs(_) | Error::Credentials(_)) => exit::BAD_ARGS,
         Err(Error::Unsupported(_)) => exit::BAD_FEATURE,
         Err(Error::NoMembers(_)) => exit::NO_MEMBERS,
+        Err(Error::Interrupted) => exit::INTERRUPTED,
         Err(Error::Api(a)) => match a {
             ApiError::Config(_) => exit::KUBECONFIG,
             ApiError::Unreachable { .. } => exit::API_UNREACHABLE,
@@ -196,6 +201,7 @@ mod tests {
             ),
             (api(forbidden), "forbidden"),
             (Err(Error::BadArgs(String::new())), "bad arguments"),
+            (Err(Error::Interrupted), "interrupted"),
         ];
         let mut seen = std::collections::BTreeSet::new();
         for (result, words) in &cases {
