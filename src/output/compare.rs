@@ -218,11 +218,12 @@ mod tests {
                 .unwrap_or_else(|| panic!("no {ep} row in {out}"))
         };
         let m3 = row("m3");
-        assert_eq!((m3[5].as_str(), m3[6].as_str()), ("90 *", "10 *"), "{out}");
-        assert_eq!(m3[11], "100 MB", "sizes print as etcdctl's: {out}");
+        assert_eq!((m3[6].as_str(), m3[7].as_str()), ("90 *", "10 *"), "{out}");
+        assert_eq!(m3[12], "100 MB", "sizes print as etcdctl's: {out}");
+        assert_eq!(m3[3], "follower", "{out}");
         let m2 = row("m2");
         assert_eq!(
-            (m2[1].as_str(), m2[16].as_str()),
+            (m2[1].as_str(), m2[17].as_str()),
             ("m2 *", "connection refused *")
         );
         assert!(!row("m1").iter().any(|c| c.ends_with('*')), "{out}");
