@@ -11,6 +11,7 @@ pub mod fleet;
 pub mod hashkv;
 pub mod health;
 pub mod members;
+pub mod metrics;
 mod sampling;
 pub mod snapshot;
 pub mod status;
@@ -43,6 +44,10 @@ pub enum Command {
     Doctor {
         sampling: Sampling,
         thresholds: Thresholds,
+    },
+    Metrics {
+        interval: std::time::Duration,
+        raw: Option<String>,
     },
     Version,
     /// `snapshot save FILE`.
@@ -122,6 +127,9 @@ pub async fn run(
             timeout,
         } => snapshot::save(&ctx, io, &file, member.as_deref(), timeout).await,
         Command::Defrag(args) => defrag::run(&ctx, io, &args).await,
+        Command::Metrics { interval, raw } => {
+            metrics::run(&ctx, io, interval, raw.as_deref()).await
+        }
         // Answered above, before any member was resolved.
         Command::Version => version::run(io),
         Command::SnapshotStatus { file } => {

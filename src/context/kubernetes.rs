@@ -101,6 +101,7 @@ fn target(
             .map(|p| format!("{}/{}", p.namespace, p.name)),
         node: (!m.node.is_empty()).then(|| m.node.clone()),
         quota_backend_bytes: m.quota_backend_bytes,
+        metrics_url: m.metrics_url.clone(),
     };
     (target, plan.route)
 }
