@@ -192,6 +192,7 @@ fn options(e: EtcdFlags, k: KubeFlags, no_color: bool) -> Options {
         kube,
         namespace: k.namespace,
         selector: k.selector,
+        etcd_cluster: k.etcd_cluster,
         via: match k.via {
             Via::Auto => route::Via::Auto,
             Via::Direct => route::Via::Direct,
@@ -466,6 +467,11 @@ pub struct KubeFlags {
     /// Label selector of the etcd pods (default: component=etcd, app=etcd on OpenShift)
     #[arg(short = 'l', long, global = true)]
     pub selector: Option<String>,
+
+    /// Which etcd cluster behind kube-apiserver: main (--etcd-servers), or a resource of
+    /// --etcd-servers-overrides such as kOps' events
+    #[arg(long, global = true, value_name = "NAME", default_value = "main")]
+    pub etcd_cluster: String,
 
     /// Time limit for each API request, e.g. 10s (0: none)
     #[arg(long, global = true, value_parser = request_timeout, value_name = "DURATION")]

@@ -59,10 +59,11 @@ fn healthy_cluster_compares_clean_and_the_doctor_says_ok() {
     // Same hash at the same revision on every member, membership views agree, nothing marked.
     for r in &rows {
         let cells: Vec<&str> = r.split('|').map(str::trim).collect();
-        assert_eq!(cells[15], "agree", "{r}");
-        assert_eq!(cells[6], "0", "no lag: {r}");
+        assert_eq!(cells[16], "agree", "{r}");
+        assert_eq!(cells[7], "0", "no lag: {r}");
         assert!(!r.contains(" *"), "nothing marked: {r}");
-        assert!(cells[13].contains('@'), "hash at a revision: {r}");
+        assert!(cells[14].contains('@'), "hash at a revision: {r}");
+        assert!(["leader", "follower"].contains(&cells[3]), "role: {r}");
     }
     assert!(out.contains("OK       healthy"), "{out}");
     let (out, err, code, _) = run(plugin(&lab).args(["doctor", "--samples=2", "--interval=200ms"]));

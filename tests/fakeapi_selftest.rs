@@ -757,3 +757,130 @@ fn kubectl_exec_passes_stdin_and_exit_codes() {
     assert!(err.starts_with("err\n"), "{err}");
     assert!(err.contains("command terminated with exit code 3"), "{err}");
 }
+
+/// Exec runs in the container's environment: OpenShift's etcdctl container sets ETCDCTL_*,
+/// so etcdctl needs no flags, and real etcdctl refuses a flag that shadows a set variable.
+/// Nothing of the test process's environment leaks in.
+#[test]
+fn exec_runs_in_the_containers_environment() {
+    let lab = Lab::start(1);
+    let id = member_ids(&lab)[0];
+    let api = FakeApi::start(common::distros::openshift_api_config(&lab, TOKEN));
+    let pod = common::distros::openshift_pod(&lab, 0)
+        .metadata
+        .name
+        .expect("name");
+    let k = Kubectl::new(&api, TOKEN);
+    let exec = |args: &[&str]| {
+        let mut c = k.cmd();
+        c.args([
+            "exec",
+            "-n",
+            common::distros::OPENSHIFT_NS,
+            &pod,
+            "-c",
+            "etcdctl",
+            "--",
+        ])
+        .args(args)
+        .env("CARGO_HARNESS_PROBE", "leaked");
+        run(&mut c)
+    };
+    let (out, err, code, _) = exec(&["etcdctl", "endpoint", "status", "-w", "json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status_member_id(&out), id);
+
+    let endpoint = format!("--endpoints={}", lab.members[0].client_url());
+    let (_, err, code, _) = exec(&["etcdctl", &endpoint, "endpoint", "status"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(
+            "conflicting environment variable \"ETCDCTL_ENDPOINTS\" is shadowed by corresponding command-line flag"
+        ),
+        "{err}"
+    );
+
+    let (out, err, code, _) = exec(&["env"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().any(|l| l == "ETCDCTL_API=3"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l == format!("ETCDCTL_ENDPOINTS=https://{}:2379", lab.members[0].ip)),
+        "{out}"
+    );
+    assert!(
+        !out.contains("CARGO"),
+        "the test's environment leaked: {out}"
+    );
+}
+
+/// A 3.5.1 member's pod runs 3.5.1's etcdctl (its image's binaries), a 3.4.23 member's 3.4.23.
+#[test]
+fn exec_uses_the_members_own_etcdctl() {
+    let lab = Lab::start_versions(&[common::Etcd::V3_4, common::Etcd::V3_5]);
+    let api = FakeApi::start(common::kubeadm_api_config(&lab, TOKEN));
+    let k = Kubectl::new(&api, TOKEN);
+    for (pod, want) in [("etcd-cp-1", "3.4.23"), ("etcd-cp-2", "3.5.1")] {
+        let (out, err, code, _) = run(k
+            .cmd()
+            .args(["exec", "-n", NS, pod, "--", "etcdctl", "version"]));
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            out.starts_with(&format!("etcdctl version: {want}\n")),
+            "{pod}: {out}"
+        );
+    }
+}
+
+/// kOps runs two etcd clusters through etcd-manager: its real manifests become mirror pods the
+/// real kubectl lists by their `k8s-app` labels, one pair per control-plane node.
+#[test]
+fn kops_etcd_manager_pods_list_by_cluster() {
+    let main = include_str!("fixtures/distros/kops-etcd-manager-main-pod.yaml");
+    let events = include_str!("fixtures/distros/kops-etcd-manager-events-pod.yaml");
+    let apiserver = include_str!("fixtures/distros/kops-kube-apiserver-pod.yaml");
+    let mut cfg = FakeApiConfig {
+        tokens: vec![(s(TOKEN), s("admin"))],
+        ..Default::default()
+    };
+    for (i, ip) in ["127.0.0.1", "127.0.0.2"].into_iter().enumerate() {
+        let node_name = format!("i-0{i}");
+        for manifest in [main, events, apiserver] {
+            cfg.pods.push(mirror_pod(manifest, &node_name, ip));
+        }
+        cfg.nodes.push(node(&node_name, ip));
+    }
+    let api = FakeApi::start(cfg);
+    let k = Kubectl::new(&api, TOKEN);
+    for cluster in ["main", "events"] {
+        let (out, err, code, _) = run(k.cmd().args([
+            "get",
+            "pods",
+            "-n",
+            NS,
+            "-l",
+            &format!("k8s-app=etcd-manager-{cluster}"),
+            "-o",
+            "name",
+        ]));
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            out,
+            format!("pod/etcd-manager-{cluster}-i-00\npod/etcd-manager-{cluster}-i-01\n")
+        );
+    }
+    let (out, err, code, _) = run(k.cmd().args([
+        "get",
+        "pod",
+        "-n",
+        NS,
+        "kube-apiserver-i-00",
+        "-o",
+        "jsonpath={.spec.containers[0].args}",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("--etcd-servers-overrides=/events#https://127.0.0.1:4002"),
+        "{out}"
+    );
+}

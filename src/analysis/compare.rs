@@ -18,6 +18,8 @@ pub struct CompareRow {
     /// The advertised client URL.
     pub endpoint: String,
     pub member_id: Option<u64>,
+    /// Leader, follower or learner, as the member reports itself.
+    pub role: Option<Role>,
     /// The leader this member names (0: none).
     pub leader: Option<u64>,
     pub term: Option<u64>,
@@ -46,6 +48,36 @@ pub struct CompareRow {
     /// Which cells disagree with the rest (marked in the table; not in the JSON).
     #[serde(skip)]
     pub marks: Marks,
+}
+
+/// A member's part in raft, from its own status: it leads (names itself), is a learner (no
+/// vote, catching up), or follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Leader,
+    Follower,
+    Learner,
+}
+
+impl Role {
+    pub fn of(s: &Status) -> Role {
+        if s.is_learner {
+            Role::Learner
+        } else if s.leader != 0 && s.leader == s.header.member_id {
+            Role::Leader
+        } else {
+            Role::Follower
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Leader => "leader",
+            Role::Follower => "follower",
+            Role::Learner => "learner",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -236,6 +268,7 @@ fn row(
     CompareRow {
         endpoint: m.endpoint.clone(),
         member_id: Some(s.header.member_id),
+        role: Some(Role::of(s)),
         leader: Some(s.leader),
         term: Some(s.raft_term),
         raft_index: Some(s.raft_index),

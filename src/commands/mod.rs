@@ -109,6 +109,12 @@ pub async fn run(
         return snapshot::status(file, context::format(&options)?, options.etcdctl_compat, io);
     }
     let ctx = context::resolve(&options).await?;
+    // No member reachable for one reason: say it once (endpoints still shows each member).
+    if let Some(line) = &ctx.blocked
+        && !matches!(command, Command::Endpoints)
+    {
+        return Err(Error::Failed(line.clone()));
+    }
     match command {
         Command::Status => status::run(&ctx, io).await,
         Command::Health => health::run(&ctx, io).await,

@@ -61,5 +61,6 @@ pub(super) fn resolve(o: &Options) -> Result<Members, ContextError> {
         },
         found_by: FoundBy::Endpoints,
         credentials: tls_flags.then(|| "--cacert/--cert/--key flags".to_string()),
+        blocked: None,
     })
 }

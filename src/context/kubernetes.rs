@@ -1,13 +1,13 @@
 //! The plugin's way: members found through the kubeconfig, credentials by precedence
 //! (`credentials::precedence`), each member reached by the route `route::plan` chooses.
 
-use super::{ContextError, FoundBy, Members, Options};
+use super::{ContextError, FoundBy, Members, Options, blocked};
 use crate::apiserver::{self, Api};
 use crate::config;
 use crate::credentials::precedence;
 use crate::discover::{self, Member};
 use crate::etcd::{Cluster, Target};
-use crate::route::{self, Reach, Route, Via};
+use crate::route::{self, Reach, Route, RouteKind, Unavailable, Via};
 
 /// API connections opened while the pods are listed, for the port-forwards or execs to come
 /// (see `Api::warm_up`). The list's own connection is the fourth.
@@ -21,7 +21,13 @@ pub(super) async fn resolve(o: &Options) -> Result<Members, ContextError> {
         // larger cluster's others connect as before.
         api.warm_up(WARM_CONNECTIONS);
     }
-    let found = discover::discover(&api, o.namespace.as_deref(), o.selector.as_deref()).await?;
+    let found = discover::discover(
+        &api,
+        o.namespace.as_deref(),
+        o.selector.as_deref(),
+        &o.etcd_cluster,
+    )
+    .await?;
     let steps = precedence::steps(
         &o.credentials,
         o.insecure_skip_tls_verify,
@@ -34,11 +40,18 @@ pub(super) async fn resolve(o: &Options) -> Result<Members, ContextError> {
         Some(c) => Some(c.client_config()?),
         None => None,
     };
-    let targets = found
+    let (targets, plans): (Vec<Target>, Vec<_>) = found
         .members
         .iter()
         .map(|m| target(m, &api, o.via, creds.is_some()))
-        .collect();
+        .unzip();
+    // Only when no member has a route: naming the platform costs a version and a node call.
+    let blocked = if plans.iter().all(Result::is_err) {
+        let platform = discover::platform_hint(&api).await;
+        blocked::blocked(&found.members, &plans, platform.as_deref())
+    } else {
+        None
+    };
     if let Some(r) = resolved.remember {
         config::remember(&api.context, &r);
     }
@@ -52,11 +65,18 @@ pub(super) async fn resolve(o: &Options) -> Result<Members, ContextError> {
         },
         found_by: FoundBy::Kubernetes(found.source),
         credentials: creds.map(|c| c.source),
+        blocked,
     })
 }
 
-/// One member's target: the planned route (and fallback) with the API client attached.
-fn target(m: &Member, api: &Api, via: Via, have_creds: bool) -> Target {
+/// One member's target: the planned route (and fallback) with the API client attached; and the
+/// planned route kind, or why there is none.
+fn target(
+    m: &Member,
+    api: &Api,
+    via: Via,
+    have_creds: bool,
+) -> (Target, Result<RouteKind, Unavailable>) {
     let plan = route::plan(
         via,
         Reach {
@@ -69,7 +89,7 @@ fn target(m: &Member, api: &Api, via: Via, have_creds: bool) -> Target {
         Ok(kind) => Route::for_member(kind, m, &api.client),
         Err(why) => Route::Unavailable(why.to_string()),
     };
-    Target {
+    let target = Target {
         endpoint: m.endpoint.clone(),
         route,
         fallback: plan
@@ -82,5 +102,6 @@ fn target(m: &Member, api: &Api, via: Via, have_creds: bool) -> Target {
         node: (!m.node.is_empty()).then(|| m.node.clone()),
         quota_backend_bytes: m.quota_backend_bytes,
         metrics_url: m.metrics_url.clone(),
-    }
+    };
+    (target, plan.route)
 }

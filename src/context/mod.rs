@@ -6,6 +6,7 @@
 //! Commands take a [`Context`] and never see clap types: `cli` turns flags into [`Options`].
 //! This stage has its own error enum, [`ContextError`]; the top-level `Error` wraps it.
 
+mod blocked;
 mod flags;
 mod kubernetes;
 
@@ -48,6 +49,8 @@ pub struct Options {
     /// `-n` and `-l`: where the etcd pods are, when not in the usual places.
     pub namespace: Option<String>,
     pub selector: Option<String>,
+    /// `--etcd-cluster`: which etcd cluster behind kube-apiserver (`main`, or kOps' `events`).
+    pub etcd_cluster: String,
     pub via: Via,
 }
 
@@ -64,6 +67,9 @@ pub struct Context {
     pub found_by: FoundBy,
     /// Where the client credentials came from, if any (a description, never key material).
     pub credentials: Option<String>,
+    /// Set when no member can be reached for one reason that is not the members' own: the one
+    /// line commands print instead of a row per member (`endpoints` still lists them).
+    pub blocked: Option<String>,
 }
 
 impl Context {
@@ -172,6 +178,7 @@ pub async fn resolve(o: &Options) -> Result<Context, ContextError> {
         terminal: Terminal::detect(o.no_color),
         found_by: resolved.found_by,
         credentials: resolved.credentials,
+        blocked: resolved.blocked,
     };
     if o.cluster {
         expand_from_member_list(&mut ctx.cluster).await?;
@@ -184,6 +191,7 @@ struct Members {
     cluster: Cluster,
     found_by: FoundBy,
     credentials: Option<String>,
+    blocked: Option<String>,
 }
 
 /// `--cluster`: ask for the member list, then talk to every member's client URLs instead.

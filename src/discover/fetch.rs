@@ -3,18 +3,21 @@
 //! functions in `pods.rs` and `platform.rs`.
 
 use super::{
-    DiscoverError, Discovery, PLACES, PlaceKind, Source, from_apiserver_pods, from_etcd_pods,
-    recognise,
+    DiscoverError, Discovery, MAIN, PLACES, PlaceKind, Source, etcd_clusters,
+    from_apiserver_pods_of, from_etcd_pods, platform, recognise,
 };
 use crate::apiserver::{Api, ApiError};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::ListParams;
 
 /// Lists pods where etcd usually is (or where `-n`/`-l` say) and turns them into members.
+/// `cluster` is the etcd cluster to find: `main` (kube-apiserver's `--etcd-servers`, or the
+/// etcd pods), or a resource of `--etcd-servers-overrides` such as kOps' `events`.
 pub async fn discover(
     api: &Api,
     namespace: Option<&str>,
     selector: Option<&str>,
+    cluster: &str,
 ) -> Result<Discovery, DiscoverError> {
     let places: Vec<(String, String, PlaceKind)> = if namespace.is_some() || selector.is_some() {
         let ns = namespace.unwrap_or("kube-system").to_string();
@@ -54,9 +57,22 @@ pub async fn discover(
         if list.is_empty() {
             continue;
         }
-        let (members, skipped) = match kind {
-            PlaceKind::EtcdPods => from_etcd_pods(&list),
-            PlaceKind::ApiServerPods => from_apiserver_pods(&list),
+        let (members, skipped, clusters) = match kind {
+            // Etcd pods serve the one cluster kube-apiserver calls main.
+            PlaceKind::EtcdPods if cluster != MAIN => {
+                notes.push(format!(
+                    "{sel} in {ns}: etcd pods serve the main cluster only, not {cluster}"
+                ));
+                continue;
+            }
+            PlaceKind::EtcdPods => {
+                let (m, s) = from_etcd_pods(&list);
+                (m, s, vec![MAIN.to_string()])
+            }
+            PlaceKind::ApiServerPods => {
+                let (m, s) = from_apiserver_pods_of(&list, cluster);
+                (m, s, etcd_clusters(&list))
+            }
         };
         notes.extend(skipped);
         if !members.is_empty() {
@@ -65,6 +81,8 @@ pub async fn discover(
                     kind: *kind,
                     namespace: ns.clone(),
                     selector: sel.clone(),
+                    clusters,
+                    cluster: cluster.to_string(),
                 },
                 members,
             });
@@ -90,6 +108,19 @@ pub async fn discover(
 
 /// Names the distribution when etcd is hidden or embedded, and says what to do.
 async fn hint(api: &Api) -> String {
+    let (version, labels, os) = cluster_facts(api).await;
+    recognise(&version, &labels, &os)
+}
+
+/// The platform's hint when the cluster is one whose etcd is not reachable like a pod's
+/// (Talos, k3s, k0s, managed control planes); None for an unrecognised cluster.
+pub async fn platform_hint(api: &Api) -> Option<String> {
+    let (version, labels, os) = cluster_facts(api).await;
+    platform(&version, &labels, &os)
+}
+
+/// The server version, node label keys and node OS images (a few nodes suffice).
+async fn cluster_facts(api: &Api) -> (String, Vec<String>, Vec<String>) {
     let version = api
         .client
         .apiserver_version()
@@ -116,5 +147,5 @@ async fn hint(api: &Api) -> String {
                 .map(|i| i.os_image.clone())
         })
         .collect();
-    recognise(&version, &labels, &os)
+    (version, labels, os)
 }

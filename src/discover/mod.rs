@@ -9,9 +9,9 @@ mod fetch;
 mod platform;
 mod pods;
 
-pub use fetch::discover;
-pub use platform::recognise;
-pub use pods::{from_apiserver_pods, from_etcd_pods};
+pub use fetch::{discover, platform_hint};
+pub use platform::{platform, recognise};
+pub use pods::{etcd_clusters, from_apiserver_pods_of, from_etcd_pods};
 
 use crate::apiserver::ApiError;
 use crate::endpoint::Endpoint;
@@ -28,6 +28,10 @@ pub struct Source {
     pub kind: PlaceKind,
     pub namespace: String,
     pub selector: String,
+    /// The etcd clusters kube-apiserver names (`main`, and one per `--etcd-servers-overrides`
+    /// resource, as kOps runs `events`), and the one these members belong to.
+    pub clusters: Vec<String>,
+    pub cluster: String,
 }
 
 impl Source {
@@ -43,7 +47,16 @@ impl std::fmt::Display for Source {
             PlaceKind::EtcdPods => "etcd pods",
             PlaceKind::ApiServerPods => "kube-apiserver --etcd-servers of pods",
         };
-        write!(f, "{what} in {} ({})", self.namespace, self.selector)
+        write!(f, "{what} in {} ({})", self.namespace, self.selector)?;
+        if self.clusters.len() > 1 {
+            write!(
+                f,
+                "; etcd clusters: {} (these are {}; choose with --etcd-cluster)",
+                self.clusters.join(", "),
+                self.cluster
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -68,7 +81,7 @@ pub enum PlaceKind {
     ApiServerPods,
 }
 
-pub const PLACES: [Place; 4] = [
+pub const PLACES: [Place; 5] = [
     Place {
         namespace: "kube-system",
         selector: "component=etcd",
@@ -89,7 +102,17 @@ pub const PLACES: [Place; 4] = [
         selector: "app=openshift-kube-apiserver",
         kind: PlaceKind::ApiServerPods,
     },
+    // kOps: etcd-manager runs etcd inside its own pod (no etcd flags to read); kube-apiserver
+    // names both clusters, main and events.
+    Place {
+        namespace: "kube-system",
+        selector: "k8s-app=kube-apiserver",
+        kind: PlaceKind::ApiServerPods,
+    },
 ];
+
+/// The etcd cluster kube-apiserver's `--etcd-servers` names.
+pub const MAIN: &str = "main";
 
 /// One etcd member as discovered.
 #[derive(Clone, Debug, PartialEq)]
@@ -124,4 +147,8 @@ pub struct ExecSpec {
     /// `https://127.0.0.1:2379`-style URL etcdctl uses inside the pod.
     pub endpoint: String,
     pub tls_flags: Vec<String>,
+    /// The `ETCDCTL_*` variables the container's `env` sets. etcdctl exits 1 when a flag
+    /// shadows a set variable, so the exec route passes none of those flags and lets the
+    /// member's own variables speak.
+    pub env: Vec<String>,
 }

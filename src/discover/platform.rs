@@ -3,29 +3,34 @@
 
 /// The distribution from the server version, node labels and node OS images.
 pub fn recognise(version: &str, node_labels: &[String], os_images: &[String]) -> String {
+    platform(version, node_labels, os_images).unwrap_or_else(|| {
+        "If etcd runs outside the cluster, pass its members with --endpoints; if its pods use other labels, pass -n and -l".into()
+    })
+}
+
+/// The platform, when it is one whose etcd is hidden, embedded or managed, with what to do.
+pub fn platform(version: &str, node_labels: &[String], os_images: &[String]) -> Option<String> {
     let has_label = |p: &str| node_labels.iter().any(|l| l.starts_with(p));
-    if version.contains("+k3s") {
-        "This is k3s: etcd (when used) is embedded in the k3s server process, not a pod; pass --endpoints https://<server>:2379 with the certificates under /var/lib/rancher/k3s/server/tls/etcd/".into()
+    let hint = if version.contains("+k3s") {
+        "This is k3s: etcd (when used) is embedded in the k3s server process, not a pod; pass --endpoints https://<server>:2379 with the certificates under /var/lib/rancher/k3s/server/tls/etcd/"
     } else if version.contains("+rke2") {
-        "This is RKE2 but no etcd pods are visible; pass -n/-l if they are elsewhere, or --endpoints".into()
+        "This is RKE2 but no etcd pods are visible; pass -n/-l if they are elsewhere, or --endpoints"
     } else if version.contains("+k0s") {
-        "This is k0s: etcd runs inside the k0s controller and listens on 127.0.0.1 only; use `k0s etcd member-list` on a controller".into()
+        "This is k0s: etcd runs inside the k0s controller and listens on 127.0.0.1 only; use `k0s etcd member-list` on a controller"
     } else if os_images.iter().any(|o| o.starts_with("Talos")) {
-        "This is Talos: etcd runs as a system service, not a pod; use `talosctl etcd status`".into()
+        "This is Talos: etcd runs as a system service, not a pod; use `talosctl etcd status`"
     } else if version.contains("-eks-") {
         "This is Amazon EKS: the control plane and its etcd are managed by AWS and not reachable"
-            .into()
     } else if version.contains("-gke.") {
         "This is Google GKE: the control plane and its etcd are managed by Google and not reachable"
-            .into()
     } else if has_label("kubernetes.azure.com") {
         "This is Azure AKS: the control plane and its etcd are managed by Azure and not reachable"
-            .into()
     } else if has_label("microk8s.io") {
-        "This is MicroK8s: it stores cluster state in dqlite, not etcd, by default".into()
+        "This is MicroK8s: it stores cluster state in dqlite, not etcd, by default"
     } else {
-        "If etcd runs outside the cluster, pass its members with --endpoints; if its pods use other labels, pass -n and -l".into()
-    }
+        return None;
+    };
+    Some(hint.to_string())
 }
 
 #[cfg(test)]
@@ -42,5 +47,7 @@ mod tests {
         let aks = ["kubernetes.azure.com/cluster".to_string()];
         assert!(recognise("v1.30.0", &aks, &none).starts_with("This is Azure AKS"));
         assert!(recognise("v1.31.0", &none, &none).starts_with("If etcd runs outside"));
+        assert_eq!(platform("v1.31.0", &none, &none), None);
+        assert!(platform("v1.31.0", &none, &talos).is_some());
     }
 }

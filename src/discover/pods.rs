@@ -1,7 +1,7 @@
 //! Pods to members: pure functions of Kubernetes objects, tested with the real manifests of
 //! each distribution.
 
-use super::{ExecSpec, Member, PodRef};
+use super::{ExecSpec, MAIN, Member, PodRef};
 use crate::endpoint::{Endpoint, Scheme};
 use k8s_openapi::api::core::v1::{Container, Pod};
 use std::collections::BTreeMap;
@@ -22,19 +22,73 @@ pub fn from_etcd_pods(pods: &[Pod]) -> (Vec<Member>, Vec<String>) {
 
 /// Members from kube-apiserver pods' `--etcd-servers` (external or host-mode etcd).
 /// `127.0.0.1`/`localhost` there means the apiserver's own node.
-pub fn from_apiserver_pods(pods: &[Pod]) -> (Vec<Member>, Vec<String>) {
+#[cfg(test)]
+fn from_apiserver_pods(pods: &[Pod]) -> (Vec<Member>, Vec<String>) {
+    from_apiserver_pods_of(pods, MAIN)
+}
+
+/// The etcd clusters kube-apiserver pods name: `main` for `--etcd-servers`, then each resource
+/// of `--etcd-servers-overrides` (`/events#https://127.0.0.1:4002` is `events`), in order.
+pub fn etcd_clusters(pods: &[Pod]) -> Vec<String> {
+    let mut names = vec![MAIN.to_string()];
+    for pod in pods {
+        let Some(c) = apiserver_container(pod) else {
+            continue;
+        };
+        for (name, _) in overrides(&words(c)) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
+/// `--etcd-servers-overrides`: `group/resource#url;url` entries, comma-separated, as
+/// (resource, urls joined by commas).
+fn overrides(argv: &[String]) -> Vec<(String, String)> {
+    let Some(v) = flag(argv, "--etcd-servers-overrides") else {
+        return Vec::new();
+    };
+    v.split(',')
+        .filter_map(|entry| {
+            let (resource, servers) = entry.split_once('#')?;
+            let name = resource.rsplit('/').next()?.to_string();
+            Some((name, servers.replace(';', ",")))
+        })
+        .collect()
+}
+
+fn apiserver_container(pod: &Pod) -> Option<&Container> {
+    containers(pod)
+        .find(|c| c.name.contains("apiserver"))
+        .or_else(|| containers(pod).next())
+}
+
+/// Members of etcd cluster `cluster` (`main` or an `--etcd-servers-overrides` resource) from
+/// kube-apiserver pods.
+pub fn from_apiserver_pods_of(pods: &[Pod], cluster: &str) -> (Vec<Member>, Vec<String>) {
     let mut by_url: BTreeMap<String, Member> = BTreeMap::new();
     let mut skipped = Vec::new();
     for pod in pods {
         let host_ip = host_ip(pod);
-        let Some(c) = containers(pod)
-            .find(|c| c.name.contains("apiserver"))
-            .or_else(|| containers(pod).next())
-        else {
+        let Some(c) = apiserver_container(pod) else {
             continue;
         };
-        let Some(servers) = flag(&words(c), "--etcd-servers") else {
-            skipped.push(format!("{}: no --etcd-servers flag", pod_name(pod)));
+        let argv = words(c);
+        let servers = if cluster == MAIN {
+            flag(&argv, "--etcd-servers")
+        } else {
+            overrides(&argv)
+                .into_iter()
+                .find(|(name, _)| name == cluster)
+                .map(|(_, urls)| urls)
+        };
+        let Some(servers) = servers else {
+            skipped.push(format!(
+                "{}: no etcd cluster {cluster} (--etcd-servers names main, --etcd-servers-overrides the others)",
+                pod_name(pod)
+            ));
             continue;
         };
         for url in servers.split(',').filter(|s| !s.is_empty()) {
@@ -172,6 +226,7 @@ fn exec_spec(pod: &Pod, etcd: &Container, argv: &[String], advertised: &Endpoint
             container: c.name.clone(),
             endpoint: advertised.display.clone(),
             tls_flags: vec![],
+            env: etcdctl_env(c),
         };
     }
     let mounts: Vec<String> = etcd
@@ -206,7 +261,18 @@ fn exec_spec(pod: &Pod, etcd: &Container, argv: &[String], advertised: &Endpoint
         container: etcd.name.clone(),
         endpoint,
         tls_flags,
+        env: etcdctl_env(etcd),
     }
+}
+
+/// The names of the `ETCDCTL_*` variables a container sets (by value or from a source).
+fn etcdctl_env(c: &Container) -> Vec<String> {
+    c.env
+        .iter()
+        .flatten()
+        .map(|e| e.name.clone())
+        .filter(|n| n.starts_with("ETCDCTL_"))
+        .collect()
 }
 
 fn containers(pod: &Pod) -> impl Iterator<Item = &Container> {
@@ -392,6 +458,56 @@ mod tests {
         assert_eq!(
             (exec.container.as_str(), exec.tls_flags.len()),
             ("etcdctl", 0)
+        );
+        assert_eq!(
+            exec.env,
+            [
+                "ETCDCTL_API",
+                "ETCDCTL_CACERT",
+                "ETCDCTL_CERT",
+                "ETCDCTL_ENDPOINTS",
+                "ETCDCTL_KEY"
+            ]
+        );
+    }
+
+    const KOPS_APISERVER: &str =
+        include_str!("../../tests/fixtures/distros/kops-kube-apiserver-pod.yaml");
+
+    /// kOps: kube-apiserver names main on 4001 and events (an override) on 4002, both on its
+    /// own node; etcd-manager's pods carry no etcd flags.
+    #[test]
+    fn kops_names_main_and_events_through_the_apiserver() {
+        let pods = [
+            mirror(KOPS_APISERVER, "i-01", "172.20.1.10"),
+            mirror(KOPS_APISERVER, "i-02", "172.20.2.10"),
+        ];
+        assert_eq!(etcd_clusters(&pods), ["main", "events"]);
+        for (cluster, port) in [("main", 4001), ("events", 4002)] {
+            let (m, skipped) = from_apiserver_pods_of(&pods, cluster);
+            assert!(skipped.is_empty(), "{skipped:?}");
+            let urls: Vec<_> = m.iter().map(|m| m.endpoint.display.as_str()).collect();
+            assert_eq!(
+                urls,
+                [
+                    format!("https://172.20.1.10:{port}"),
+                    format!("https://172.20.2.10:{port}")
+                ]
+            );
+            assert_eq!(m[0].client_port, port);
+            assert_eq!(m[0].pod.as_ref().unwrap().name, "kube-apiserver-i-01");
+        }
+        let (m, skipped) = from_apiserver_pods_of(&pods, "leases");
+        assert!(m.is_empty());
+        assert!(skipped[0].contains("no etcd cluster leases"), "{skipped:?}");
+        assert_eq!(
+            overrides(&[
+                "--etcd-servers-overrides=/events#https://a:4002;https://b:4002,coordination.k8s.io/leases#https://c:4003".to_string()
+            ]),
+            [
+                ("events".to_string(), "https://a:4002,https://b:4002".to_string()),
+                ("leases".to_string(), "https://c:4003".to_string())
+            ]
         );
     }
 

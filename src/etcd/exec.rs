@@ -31,18 +31,7 @@ struct Ran {
 impl Etcdctl {
     /// Runs `etcdctl <args> -w json` in the pod, bounded by dial + command timeout.
     async fn run(&self, args: &[&str]) -> Result<Ran, EndpointError> {
-        let mut argv: Vec<String> = vec![
-            "etcdctl".into(),
-            format!("--endpoints={}", self.spec.endpoint),
-            format!("--dial-timeout={}", duration::format(self.dial_timeout)),
-            format!(
-                "--command-timeout={}",
-                duration::format(self.command_timeout)
-            ),
-        ];
-        argv.extend(self.spec.tls_flags.iter().cloned());
-        argv.extend(args.iter().map(|s| s.to_string()));
-        argv.extend(["-w".to_string(), "json".to_string()]);
+        let argv = argv(&self.spec, self.dial_timeout, self.command_timeout, args);
         let params = AttachParams::default()
             .container(self.spec.container.clone())
             .stdin(false)
@@ -192,6 +181,32 @@ impl Etcdctl {
     }
 }
 
+/// etcdctl's argv in the pod: its global flags, then `args`. A global flag whose `ETCDCTL_*`
+/// variable the container sets is left out: etcdctl refuses a flag that shadows a set variable
+/// ("conflicting environment variable … is shadowed"), and the pod's own value is the one meant
+/// for this member (OpenShift sets the member's endpoint and certificates). The bound on the
+/// whole run stays ours either way.
+fn argv(spec: &ExecSpec, dial: Duration, command: Duration, args: &[&str]) -> Vec<String> {
+    let mut global = vec![
+        format!("--endpoints={}", spec.endpoint),
+        format!("--dial-timeout={}", duration::format(dial)),
+        format!("--command-timeout={}", duration::format(command)),
+    ];
+    global.extend(spec.tls_flags.iter().cloned());
+    // A set ETCDCTL_WRITE_OUT other than json would break parsing; no distribution sets it.
+    global.push("--write-out=json".into());
+    let shadows = |flag: &str| {
+        let name = flag.trim_start_matches('-');
+        let name = name.split_once('=').map_or(name, |(n, _)| n);
+        let var = format!("ETCDCTL_{}", name.replace('-', "_").to_uppercase());
+        spec.env.contains(&var)
+    };
+    let mut argv = vec!["etcdctl".to_string()];
+    argv.extend(global.into_iter().filter(|f| !shadows(f)));
+    argv.extend(args.iter().map(|s| s.to_string()));
+    argv
+}
+
 fn parse<T: serde::de::DeserializeOwned>(ran: &Ran) -> Result<T, EndpointError> {
     let text = ran.stdout.trim();
     if text.is_empty() {
@@ -210,4 +225,77 @@ fn exec_error(pod: &str, pods: &kube::Api<Pod>, e: kube::Error) -> EndpointError
         ));
     }
     EndpointError::Other(format!("exec in pod {pod}: {text}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(env: &[&str]) -> ExecSpec {
+        ExecSpec {
+            container: "etcd".into(),
+            endpoint: "https://127.0.0.1:2379".into(),
+            tls_flags: vec![
+                "--cacert=/pki/ca.crt".into(),
+                "--cert=/pki/c.crt".into(),
+                "--key=/pki/c.key".into(),
+            ],
+            env: env.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn passes_every_global_flag_when_the_container_sets_no_variable() {
+        let a = argv(
+            &spec(&[]),
+            Duration::from_secs(2),
+            Duration::from_secs(5),
+            &["endpoint", "hashkv", "--rev=3"],
+        );
+        assert_eq!(
+            a,
+            [
+                "etcdctl",
+                "--endpoints=https://127.0.0.1:2379",
+                "--dial-timeout=2s",
+                "--command-timeout=5s",
+                "--cacert=/pki/ca.crt",
+                "--cert=/pki/c.crt",
+                "--key=/pki/c.key",
+                "--write-out=json",
+                "endpoint",
+                "hashkv",
+                "--rev=3",
+            ]
+        );
+    }
+
+    /// OpenShift's etcdctl container: ETCDCTL_API, _CACERT, _CERT, _ENDPOINTS, _KEY set.
+    #[test]
+    fn never_shadows_a_variable_the_container_sets() {
+        let env = [
+            "ETCDCTL_API",
+            "ETCDCTL_CACERT",
+            "ETCDCTL_CERT",
+            "ETCDCTL_ENDPOINTS",
+            "ETCDCTL_KEY",
+            "ETCDCTL_DIAL_TIMEOUT",
+        ];
+        let a = argv(
+            &spec(&env),
+            Duration::from_secs(2),
+            Duration::from_secs(5),
+            &["endpoint", "status"],
+        );
+        assert_eq!(
+            a,
+            [
+                "etcdctl",
+                "--command-timeout=5s",
+                "--write-out=json",
+                "endpoint",
+                "status"
+            ]
+        );
+    }
 }

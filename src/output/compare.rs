@@ -11,9 +11,10 @@ use std::io::{self, Write};
 
 const RED: &str = "\x1b[31m";
 
-const HEADER: [&str; 16] = [
+const HEADER: [&str; 17] = [
     "endpoint",
     "ID",
+    "role",
     "leader",
     "term",
     "raft index",
@@ -80,9 +81,13 @@ fn cells(r: &CompareRow) -> (Vec<String>, Vec<bool>) {
         v.map(|n| humanize::bytes(n.max(0) as u64))
             .unwrap_or_default()
     };
-    let cells: [(String, bool); 16] = [
+    let cells: [(String, bool); 17] = [
         (r.endpoint.clone(), false),
         (hex(r.member_id), false),
+        (
+            r.role.map(|x| x.as_str().to_string()).unwrap_or_default(),
+            false,
+        ),
         (hex(r.leader), m.leader),
         (num(r.term), m.term),
         (num(r.raft_index), m.lag),
@@ -213,11 +218,12 @@ mod tests {
                 .unwrap_or_else(|| panic!("no {ep} row in {out}"))
         };
         let m3 = row("m3");
-        assert_eq!((m3[5].as_str(), m3[6].as_str()), ("90 *", "10 *"), "{out}");
-        assert_eq!(m3[11], "100 MB", "sizes print as etcdctl's: {out}");
+        assert_eq!((m3[6].as_str(), m3[7].as_str()), ("90 *", "10 *"), "{out}");
+        assert_eq!(m3[12], "100 MB", "sizes print as etcdctl's: {out}");
+        assert_eq!(m3[3], "follower", "{out}");
         let m2 = row("m2");
         assert_eq!(
-            (m2[1].as_str(), m2[16].as_str()),
+            (m2[1].as_str(), m2[17].as_str()),
             ("m2 *", "connection refused *")
         );
         assert!(!row("m1").iter().any(|c| c.ends_with('*')), "{out}");

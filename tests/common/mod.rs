@@ -4,8 +4,16 @@
 //! are killed on drop, even when a test fails; their logs are printed then.
 #![allow(dead_code)]
 
+pub mod distros;
 pub mod fakeapi;
+pub mod kubelab;
+mod learner;
+mod pki;
 pub mod process;
+pub mod versions;
+
+pub use pki::Pki;
+pub use versions::Etcd;
 
 /// The lab's members as a kubeadm cluster behind the fake API server: mirror pods from the real
 /// kubeadm manifest (addresses rewritten to the members'), nodes, port-forward targets, and the
@@ -29,20 +37,20 @@ pub fn kubeadm_api_config(lab: &Lab, token: &str) -> fakeapi::FakeApiConfig {
         );
         cfg.pod_ips.push((key.clone(), m.ip.clone()));
         cfg.exec_rewrites
-            .push((key, lab.kubeadm_exec_rewrites(&m.ip)));
+            .push((key.clone(), lab.kubeadm_exec_rewrites(&m.ip)));
+        if let Some(d) = m.version.bin_dir() {
+            cfg.exec_bin_dirs.push((key, d));
+        }
         cfg.pods.push(pod);
         cfg.nodes.push(fakeapi::node(&node_name, &m.ip));
     }
     cfg
 }
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType,
-};
+use rcgen::{Issuer, KeyPair};
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
-use std::net::{IpAddr, TcpListener};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -53,37 +61,103 @@ pub const PLUGIN: &str = match option_env!("CARGO_BIN_EXE_kubectl-etcd") {
     None => "kubectl-etcd",
 };
 
-/// Certificates written for the lab (test material only).
-pub struct Pki {
-    pub ca: PathBuf,
-    /// The CA's key: what Cluster API keeps in `<cluster>-etcd`, for minting tests.
-    pub ca_key: PathBuf,
-    pub client_cert: PathBuf,
-    pub client_key: PathBuf,
-    /// A second, unrelated CA and a client pair signed by it: for "wrong CA" cases.
-    pub other_ca: PathBuf,
-    pub other_client_cert: PathBuf,
-    pub other_client_key: PathBuf,
-}
-
 pub struct Member {
     pub name: String,
     pub ip: String,
     pub child: Option<Child>,
     pub log: PathBuf,
+    /// The etcd release this member runs.
+    pub version: Etcd,
+    pub ports: Ports,
     frozen: bool,
+}
+
+/// How one member starts: where, which release, and how it joins the cluster.
+struct Spawn<'a> {
+    name: String,
+    ip: String,
+    netns: Option<String>,
+    version: Etcd,
+    initial_cluster: &'a str,
+    /// "new" for the founding members, "existing" for one added later.
+    state: &'a str,
+    token: &'a str,
+    cert: &'a Path,
+    key: &'a Path,
+    ca: &'a Path,
+    dir: &'a Path,
+    quota: Option<u64>,
+    ports: Ports,
+}
+
+fn spawn_member(s: &Spawn) -> Member {
+    let (name, ip) = (&s.name, &s.ip);
+    let log = s.dir.join(format!("{name}.log"));
+    let mut cmd = in_netns(s.netns.as_deref(), s.version.bin("etcd"));
+    cmd.arg(format!("--name={name}"))
+        .arg(format!("--data-dir={}", s.dir.join(name).display()))
+        .arg(format!(
+            "--listen-client-urls=https://{ip}:{}",
+            s.ports.client
+        ))
+        .arg(format!(
+            "--advertise-client-urls=https://{ip}:{}",
+            s.ports.client
+        ))
+        .arg(format!("--listen-peer-urls=https://{ip}:{}", s.ports.peer))
+        .arg(format!(
+            "--initial-advertise-peer-urls=https://{ip}:{}",
+            s.ports.peer
+        ))
+        .arg(format!(
+            "--listen-metrics-urls=http://{ip}:{}",
+            s.ports.metrics
+        ))
+        .arg(format!("--initial-cluster={}", s.initial_cluster))
+        .arg(format!("--initial-cluster-state={}", s.state))
+        .arg(format!("--initial-cluster-token={}", s.token))
+        .arg(format!("--cert-file={}", s.cert.display()))
+        .arg(format!("--key-file={}", s.key.display()))
+        .arg(format!("--trusted-ca-file={}", s.ca.display()))
+        .arg("--client-cert-auth")
+        .arg(format!("--peer-cert-file={}", s.cert.display()))
+        .arg(format!("--peer-key-file={}", s.key.display()))
+        .arg(format!("--peer-trusted-ca-file={}", s.ca.display()))
+        .arg("--peer-client-cert-auth")
+        // etcd's defaults: shorter timeouts bring spurious elections on a busy machine.
+        .arg("--heartbeat-interval=100")
+        .arg("--election-timeout=1000")
+        .arg("--logger=zap")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log file"));
+    if let Some(q) = s.quota {
+        cmd.arg(format!("--quota-backend-bytes={q}"));
+    }
+    let child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("start etcd {} ({e}); see README", s.version.version()));
+    Member {
+        name: name.clone(),
+        ip: ip.clone(),
+        child: Some(child),
+        log,
+        version: s.version,
+        ports: s.ports,
+        frozen: false,
+    }
 }
 
 impl Member {
     pub fn client_url(&self) -> String {
-        format!("https://{}:2379", self.ip)
+        format!("https://{}:{}", self.ip, self.ports.client)
     }
     pub fn peer_url(&self) -> String {
-        format!("https://{}:2380", self.ip)
+        format!("https://{}:{}", self.ip, self.ports.peer)
     }
     /// Plain-HTTP metrics, as kubeadm's `--listen-metrics-urls=http://127.0.0.1:2381`.
     pub fn metrics_url(&self) -> String {
-        format!("http://{}:2381/metrics", self.ip)
+        format!("http://{}:{}/metrics", self.ip, self.ports.metrics)
     }
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
@@ -100,14 +174,45 @@ pub struct Options {
     /// test), instead of a loopback block; clients then run in `client_netns`.
     pub placed: Option<Vec<(String, String)>>,
     pub client_netns: Option<String>,
+    /// Member i runs release `versions[i]` (3.4.23 where the list is short).
+    pub versions: Vec<Etcd>,
+    /// The members' ports (etcd's defaults unless a layout moves them, as kOps does).
+    pub ports: Ports,
+    /// Members on these loopback addresses instead of a free block: a second lab sharing the
+    /// first one's addresses on other ports (kOps' main and events clusters on one node).
+    pub ips: Vec<String>,
+}
+
+/// A member's client, peer and metrics ports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ports {
+    pub client: u16,
+    pub peer: u16,
+    pub metrics: u16,
+}
+
+impl Default for Ports {
+    fn default() -> Ports {
+        Ports {
+            client: 2379,
+            peer: 2380,
+            metrics: 2381,
+        }
+    }
+}
+
+impl Ports {
+    pub fn all(self) -> [u16; 3] {
+        [self.client, self.peer, self.metrics]
+    }
 }
 
 /// `program` run inside `netns` when one is given (`ip netns exec` execs it: same PID).
-fn in_netns(netns: Option<&str>, program: &str) -> Command {
+fn in_netns(netns: Option<&str>, program: impl AsRef<std::ffi::OsStr>) -> Command {
     match netns {
         Some(ns) => {
             let mut c = Command::new("ip");
-            c.args(["netns", "exec", ns, program]);
+            c.args(["netns", "exec", ns]).arg(program);
             c
         }
         None => Command::new(program),
@@ -119,6 +224,9 @@ pub struct Lab {
     pub members: Vec<Member>,
     pub pki: Pki,
     opts: Options,
+    /// Signs the certificate of a member added later (`add_learner`).
+    issuer: Issuer<'static, KeyPair>,
+    token: String,
     /// This lab's entry in the live-log registry that deadline failures print.
     logs_id: u64,
     /// Dropped last (declared last): the slot is freed once the members are gone.
@@ -137,14 +245,15 @@ fn random_u64() -> u64 {
     h.finish()
 }
 
-/// A free 127.a.b.0/24 block: every member address must bind 2379, 2380 and 2381.
-fn free_block(n: usize) -> String {
+/// A free 127.a.b.0/24 block: every member address must bind the lab's three ports.
+fn free_block(n: usize, ports: Ports) -> String {
     for _ in 0..200 {
         let r = random_u64();
         let base = format!("127.{}.{}", 1 + (r % 254), (r >> 8) % 256);
         let free = (1..=n).all(|i| {
             let ip = format!("{base}.{i}");
-            [2379, 2380, 2381]
+            ports
+                .all()
                 .iter()
                 .all(|&port| TcpListener::bind((ip.as_str(), port)).is_ok())
         });
@@ -155,52 +264,29 @@ fn free_block(n: usize) -> String {
     panic!("no free loopback block for an etcd lab after 200 tries");
 }
 
-fn ca(name: &str) -> (CertificateParams, KeyPair, String) {
-    let key = KeyPair::generate().expect("key");
-    let mut p = CertificateParams::new(Vec::<String>::new()).expect("params");
-    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    p.distinguished_name.push(DnType::CommonName, name);
-    p.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let pem = p.self_signed(&key).expect("self-signed CA").pem();
-    (p, key, pem)
-}
-
-fn leaf(issuer: &Issuer<'_, KeyPair>, cn: &str, ips: &[&str], server: bool) -> (String, String) {
-    let key = KeyPair::generate().expect("key");
-    let mut p = CertificateParams::new(vec!["localhost".to_string()]).expect("params");
-    p.distinguished_name.push(DnType::CommonName, cn);
-    for ip in ips {
-        p.subject_alt_names
-            .push(SanType::IpAddress(ip.parse::<IpAddr>().expect("ip")));
-    }
-    p.extended_key_usages = if server {
-        vec![
-            ExtendedKeyUsagePurpose::ServerAuth,
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ]
-    } else {
-        vec![ExtendedKeyUsagePurpose::ClientAuth]
-    };
-    p.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
-    let cert = p.signed_by(&key, issuer).expect("sign");
-    (cert.pem(), key.serialize_pem())
-}
-
-fn write(path: &Path, text: &str) -> PathBuf {
-    std::fs::write(path, text).expect("write lab file");
-    path.to_path_buf()
-}
-
 impl Lab {
     pub fn start(n: usize) -> Lab {
         Lab::start_with(n, Options::default())
+    }
+
+    /// One member per entry, each on its release (a mixed cluster mid-upgrade, or all 3.5.1).
+    pub fn start_versions(versions: &[Etcd]) -> Lab {
+        Lab::start_with(
+            versions.len(),
+            Options {
+                versions: versions.to_vec(),
+                ..Default::default()
+            },
+        )
+    }
+
+    /// The lowest release among the members: its etcdctl judges the plugin's output.
+    pub fn judge(&self) -> Etcd {
+        self.members
+            .iter()
+            .map(|m| m.version)
+            .min()
+            .unwrap_or_default()
     }
 
     pub fn start_with(n: usize, opts: Options) -> Lab {
@@ -212,35 +298,22 @@ impl Lab {
         let d = dir.path();
         let ips: Vec<String> = match &opts.placed {
             Some(placed) => placed.iter().map(|(ip, _)| ip.clone()).collect(),
+            None if !opts.ips.is_empty() => opts.ips.clone(),
             None => {
-                let base = free_block(n);
+                let base = free_block(n, opts.ports);
                 (1..=n).map(|i| format!("{base}.{i}")).collect()
             }
         };
 
-        let (ca_params, ca_key, ca_pem) = ca("etcd-ca");
-        let ca_key_pem = ca_key.serialize_pem();
-        let issuer = Issuer::new(ca_params, ca_key);
-        let (other_params, other_key, other_pem) = ca("other-ca");
-        let other = Issuer::new(other_params, other_key);
-        let (client_pem, client_key) = leaf(&issuer, "root", &[], false);
-        let (other_client_pem, other_client_key) = leaf(&other, "root", &[], false);
-        let pki = Pki {
-            ca: write(&d.join("ca.crt"), &ca_pem),
-            ca_key: write(&d.join("ca.key"), &ca_key_pem),
-            client_cert: write(&d.join("client.crt"), &client_pem),
-            client_key: write(&d.join("client.key"), &client_key),
-            other_ca: write(&d.join("other-ca.crt"), &other_pem),
-            other_client_cert: write(&d.join("other-client.crt"), &other_client_pem),
-            other_client_key: write(&d.join("other-client.key"), &other_client_key),
-        };
+        let (pki, issuer) = Pki::generate(d);
 
         let token = format!("lab-{:x}", random_u64());
         let initial: Vec<String> = ips
             .iter()
             .enumerate()
-            .map(|(i, ip)| format!("m{}=https://{ip}:2380", i + 1))
+            .map(|(i, ip)| format!("m{}=https://{ip}:{}", i + 1, opts.ports.peer))
             .collect();
+        let initial = initial.join(",");
         let mut members = Vec::new();
         for (i, ip) in ips.iter().enumerate() {
             let name = format!("m{}", i + 1);
@@ -252,50 +325,22 @@ impl Lab {
             } else {
                 &[ip, "127.0.0.1", "127.0.0.2"]
             };
-            let (cert, key) = leaf(&issuer, &name, sans, true);
-            let cert = write(&d.join(format!("{name}.crt")), &cert);
-            let key = write(&d.join(format!("{name}.key")), &key);
-            let log = d.join(format!("{name}.log"));
-            let netns = opts.placed.as_ref().map(|p| p[i].1.as_str());
-            let mut cmd = in_netns(netns, "etcd");
-            cmd.arg(format!("--name={name}"))
-                .arg(format!("--data-dir={}", d.join(&name).display()))
-                .arg(format!("--listen-client-urls=https://{ip}:2379"))
-                .arg(format!("--advertise-client-urls=https://{ip}:2379"))
-                .arg(format!("--listen-peer-urls=https://{ip}:2380"))
-                .arg(format!("--initial-advertise-peer-urls=https://{ip}:2380"))
-                .arg(format!("--listen-metrics-urls=http://{ip}:2381"))
-                .arg(format!("--initial-cluster={}", initial.join(",")))
-                .arg("--initial-cluster-state=new")
-                .arg(format!("--initial-cluster-token={token}"))
-                .arg(format!("--cert-file={}", cert.display()))
-                .arg(format!("--key-file={}", key.display()))
-                .arg(format!("--trusted-ca-file={}", pki.ca.display()))
-                .arg("--client-cert-auth")
-                .arg(format!("--peer-cert-file={}", cert.display()))
-                .arg(format!("--peer-key-file={}", key.display()))
-                .arg(format!("--peer-trusted-ca-file={}", pki.ca.display()))
-                .arg("--peer-client-cert-auth")
-                // etcd's defaults: shorter timeouts bring spurious elections on a busy machine.
-                .arg("--heartbeat-interval=100")
-                .arg("--election-timeout=1000")
-                .arg("--logger=zap")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(std::fs::File::create(&log).expect("log file"));
-            if let Some(q) = opts.quota_backend_bytes {
-                cmd.arg(format!("--quota-backend-bytes={q}"));
-            }
-            let child = cmd
-                .spawn()
-                .expect("start etcd (is etcd-server installed? see README)");
-            members.push(Member {
+            let (cert, key) = pki::member_cert(&issuer, d, &name, sans);
+            members.push(spawn_member(&Spawn {
                 name,
                 ip: ip.clone(),
-                child: Some(child),
-                log,
-                frozen: false,
-            });
+                netns: opts.placed.as_ref().map(|p| p[i].1.clone()),
+                version: opts.versions.get(i).copied().unwrap_or_default(),
+                initial_cluster: &initial,
+                state: "new",
+                token: &token,
+                cert: &cert,
+                key: &key,
+                ca: &pki.ca,
+                dir: d,
+                quota: opts.quota_backend_bytes,
+                ports: opts.ports,
+            }));
         }
         let logs_id = process::register_logs(
             members
@@ -308,6 +353,8 @@ impl Lab {
             members,
             pki,
             opts,
+            issuer,
+            token,
             logs_id,
             _permit: permit,
         };
@@ -377,7 +424,10 @@ impl Lab {
     /// The real etcdctl against the given endpoints (pflag appends repeated --endpoints, so
     /// they cannot be overridden later).
     pub fn etcdctl_at(&self, endpoints: &str) -> Command {
-        let mut c = in_netns(self.opts.client_netns.as_deref(), "etcdctl");
+        let mut c = in_netns(
+            self.opts.client_netns.as_deref(),
+            self.judge().bin("etcdctl"),
+        );
         clear_env(&mut c);
         c.arg(format!("--endpoints={endpoints}"))
             .args(self.tls_flags());

@@ -39,6 +39,12 @@ pub fn register_logs(logs: Vec<(String, PathBuf)>) -> u64 {
     id
 }
 
+/// Adds logs (a member that joined later) to registration `id`.
+pub fn register_more_logs(id: u64, logs: Vec<(String, PathBuf)>) {
+    let mut live = LIVE_LOGS.lock().unwrap_or_else(|e| e.into_inner());
+    live.extend(logs.into_iter().map(|(l, p)| (id, l, p)));
+}
+
 pub fn unregister_logs(id: u64) {
     let mut live = LIVE_LOGS.lock().unwrap_or_else(|e| e.into_inner());
     live.retain(|(i, _, _)| *i != id);

@@ -1,4 +1,7 @@
 //! `pods/exec`: the real binary run locally, argv mapped to the lab, streams over the WebSocket.
+//! It runs in the container's environment, as in a real pod: the container's `env` from the pod
+//! spec (values mapped to the lab like argv) and nothing of the test process's, but `PATH`
+//! (with the pod's image binaries first, when the config names a directory for them).
 
 use super::router::{Resp, query_bool, query_get, status_response};
 use super::websocket::{Ws, close_ws, negotiate, upgrade};
@@ -73,10 +76,26 @@ pub(crate) fn exec(
         .find(|(k, _)| k.0 == ns && k.1 == name)
         .map(|(_, r)| r.clone())
         .unwrap_or_default();
-    let argv: Vec<String> = argv
+    let map = |a: String| rules.iter().fold(a, |a, (from, to)| a.replace(from, to));
+    let argv: Vec<String> = argv.into_iter().map(map).collect();
+    let env: Vec<(String, String)> = container_env(&pod, &container)
         .into_iter()
-        .map(|a| rules.iter().fold(a, |a, (from, to)| a.replace(from, to)))
+        .map(|(k, v)| (k, map(v)))
         .collect();
+    let bin_dir = state
+        .cfg
+        .exec_bin_dirs
+        .iter()
+        .find(|(k, _)| k.0 == ns && k.1 == name)
+        .map(|(_, d)| d.clone());
+    let path = match (bin_dir, std::env::var_os("PATH")) {
+        (Some(d), Some(p)) => {
+            std::env::join_paths(std::iter::once(d).chain(std::env::split_paths(&p))).expect("PATH")
+        }
+        (Some(d), None) => d.into_os_string(),
+        (None, p) => p.unwrap_or_default(),
+    };
+    let launch = Launch { argv, env, path };
     let opts = ExecOpts {
         stdin: query_bool(&query, "stdin"),
         stdout: query_bool(&query, "stdout"),
@@ -85,8 +104,45 @@ pub(crate) fn exec(
     let st = state.clone();
     upgrade(req, proto, move |ws, proto| async move {
         st.stats.lock().expect("stats").exec_calls += 1;
-        exec_session(ws, proto, argv, opts).await;
+        exec_session(ws, proto, launch, opts).await;
     })
+}
+
+/// What runs: argv, the container's environment, and the PATH it is looked up in.
+struct Launch {
+    argv: Vec<String>,
+    env: Vec<(String, String)>,
+    path: std::ffi::OsString,
+}
+
+/// The container's `env` as the kubelet sets it: literal values, and the downward API fields a
+/// control-plane pod uses (`fieldRef` to its IPs, node and names). Other sources (secrets,
+/// config maps, resources) are not modelled and are left unset.
+fn container_env(pod: &Pod, container: &str) -> Vec<(String, String)> {
+    let Some(c) = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.containers.iter().find(|c| c.name == container))
+    else {
+        return Vec::new();
+    };
+    let v = serde_json::to_value(pod).expect("pod json");
+    c.env
+        .iter()
+        .flatten()
+        .filter_map(|e| {
+            let value = match (&e.value, &e.value_from) {
+                (Some(v), _) => v.clone(),
+                (None, Some(from)) => {
+                    let path = &from.field_ref.as_ref()?.field_path;
+                    let ptr = format!("/{}", path.replace('.', "/"));
+                    v.pointer(&ptr)?.as_str()?.to_string()
+                }
+                (None, None) => String::new(),
+            };
+            Some((e.name.clone(), value))
+        })
+        .collect()
 }
 
 #[derive(Clone, Copy)]
@@ -96,7 +152,8 @@ struct ExecOpts {
     stderr: bool,
 }
 
-async fn exec_session(mut ws: Ws, proto: String, argv: Vec<String>, opts: ExecOpts) {
+async fn exec_session(mut ws: Ws, proto: String, launch: Launch, opts: ExecOpts) {
+    let argv = launch.argv;
     let v5 = proto == "v5.channel.k8s.io";
     let piped = |on: bool| {
         if on {
@@ -107,6 +164,9 @@ async fn exec_session(mut ws: Ws, proto: String, argv: Vec<String>, opts: ExecOp
     };
     let spawned = tokio::process::Command::new(&argv[0])
         .args(&argv[1..])
+        .env_clear()
+        .env("PATH", &launch.path)
+        .envs(launch.env)
         .stdin(piped(opts.stdin))
         .stdout(piped(opts.stdout))
         .stderr(piped(opts.stderr))

@@ -58,9 +58,12 @@ pub struct FakeApiConfig {
     pub rbac: Option<rbac::Rbac>,
     /// (namespace, pod name) -> the IP that port-forward dials (must be loopback).
     pub pod_ips: Vec<(PodKey, String)>,
-    /// (namespace, pod name) -> substring rewrites applied in order to every argv element of an
-    /// exec before the real binary runs locally.
+    /// (namespace, pod name) -> substring rewrites applied in order to every argv element and
+    /// every value of the container's `env` of an exec before the real binary runs locally.
     pub exec_rewrites: Vec<(PodKey, Rewrites)>,
+    /// (namespace, pod name) -> a directory put first on the exec's PATH: the binaries of the
+    /// pod's image (e.g. etcd 3.5.1's etcdctl in a 3.5.1 member's pod).
+    pub exec_bin_dirs: Vec<(PodKey, std::path::PathBuf)>,
     /// (namespace, pod name) whose port-forward reports an error on the error channel.
     pub broken_port_forward: Vec<(String, String)>,
 }
