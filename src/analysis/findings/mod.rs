@@ -207,6 +207,7 @@ pub(crate) mod testkit {
             alarms: Vec::new(),
             hash: None,
             health_took: Some(Duration::from_millis(8)),
+            took: None,
             quota_from_flags: None,
         }
     }
@@ -220,6 +221,7 @@ pub(crate) mod testkit {
             status: Err(err),
             member_ids: None,
             health_took: None,
+            took: None,
             ..up(endpoint, Status::default())
         }
     }
