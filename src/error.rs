@@ -26,6 +26,9 @@ pub enum Error {
     Api(#[from] ApiError),
     #[error("{0}")]
     NoMembers(String),
+    /// Ctrl-C or SIGTERM during an operation that cleaned up after itself.
+    #[error("interrupted; nothing was saved")]
+    Interrupted,
 }
 
 impl From<DiscoverError> for Error {

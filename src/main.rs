@@ -13,6 +13,7 @@ mod compat;
 mod config;
 mod context;
 mod credentials;
+mod defrag;
 mod discover;
 mod duration;
 mod endpoint;
@@ -22,6 +23,7 @@ mod humanize;
 mod metrics;
 mod output;
 mod route;
+mod snapshot;
 
 use analysis::Severity;
 use apiserver::ApiError;
@@ -44,6 +46,8 @@ mod exit {
     pub const UNAUTHORIZED: i32 = 7;
     pub const FORBIDDEN: i32 = 8;
     pub const BAD_ARGS: i32 = 128;
+    /// 128 + SIGINT, as shells report a process ended by Ctrl-C.
+    pub const INTERRUPTED: i32 = 130;
 }
 
 fn main() {
@@ -109,6 +113,7 @@ fn exit_code(result: &Result<Outcome, Error>) -> i32 {
         Err(Error::BadArgs(_) | Error::Credentials(_)) => exit::BAD_ARGS,
         Err(Error::Unsupported(_)) => exit::BAD_FEATURE,
         Err(Error::NoMembers(_)) => exit::NO_MEMBERS,
+        Err(Error::Interrupted) => exit::INTERRUPTED,
         Err(Error::Api(a)) => match a {
             ApiError::Config(_) => exit::KUBECONFIG,
             ApiError::Unreachable { .. } => exit::API_UNREACHABLE,
@@ -197,6 +202,7 @@ mod tests {
             ),
             (api(forbidden), "forbidden"),
             (Err(Error::BadArgs(String::new())), "bad arguments"),
+            (Err(Error::Interrupted), "interrupted"),
         ];
         let mut seen = std::collections::BTreeSet::new();
         for (result, words) in &cases {

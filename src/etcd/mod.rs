@@ -4,9 +4,11 @@
 mod connect;
 mod error;
 mod exec;
+mod maintenance;
 mod types;
 
 pub use error::EndpointError;
+pub use maintenance::SnapshotStream;
 pub use types::*;
 
 use crate::endpoint::Endpoint;
