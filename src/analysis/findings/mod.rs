@@ -5,7 +5,9 @@
 //! is one small function over a shared `Ctx`, so each can be read and tested on its own.
 
 mod integrity;
+mod latency;
 mod leadership;
+pub mod metrics;
 mod reachability;
 mod replication;
 mod storage;
