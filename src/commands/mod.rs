@@ -115,15 +115,15 @@ pub async fn run(
             sampling,
             thresholds,
         } => doctor::run(&ctx, io, &sampling, &thresholds).await,
-        Command::Metrics { interval, raw } => {
-            metrics::run(&ctx, io, interval, raw.as_deref()).await
-        }
         Command::SnapshotSave {
             file,
             member,
             timeout,
         } => snapshot::save(&ctx, io, &file, member.as_deref(), timeout).await,
         Command::Defrag(args) => defrag::run(&ctx, io, &args).await,
+        Command::Metrics { interval, raw } => {
+            metrics::run(&ctx, io, interval, raw.as_deref()).await
+        }
         // Answered above, before any member was resolved.
         Command::Version => version::run(io),
         Command::SnapshotStatus { file } => {

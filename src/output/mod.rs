@@ -5,6 +5,7 @@
 pub mod alarms;
 pub mod compare;
 pub mod defrag;
+pub mod endpoints;
 pub mod fleet;
 pub mod go;
 pub mod hashkv;
