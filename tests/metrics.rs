@@ -222,3 +222,54 @@ fn metrics_through_the_api_server() {
     assert_eq!(code, 1, "a warning: not everything could be checked");
     check_json(&lab, &v["metrics"], "metrics listener");
 }
+
+/// A follower frozen 70 % of the time answers every sample, late: doctor names it from the
+/// samples' round-trip times (status alone called it healthy).
+#[test]
+fn a_follower_frozen_most_of_the_time_is_a_slow_member() {
+    let lab = std::sync::Mutex::new(Lab::start(3));
+    // A follower: the leader's freezes would bring elections instead.
+    let (out, _, _, _) =
+        run(lab
+            .lock()
+            .unwrap()
+            .plugin()
+            .args(["metrics", "-w", "json", "--interval", "100ms"]));
+    let v = json(&out);
+    let i = v["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|m| m["is_leader"] == false)
+        .expect("a follower");
+    let target = lab.lock().unwrap().members[i].client_url();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let out = std::thread::scope(|s| {
+        s.spawn(|| {
+            // The fault's duty cycle (700 ms stopped, 300 ms running), not a synchronisation;
+            // bounded by the stop flag and 60 cycles.
+            for _ in 0..60 {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                lab.lock().unwrap().freeze(i);
+                std::thread::sleep(Duration::from_millis(700));
+                lab.lock().unwrap().thaw(i);
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        });
+        let mut cmd = lab.lock().unwrap().plugin();
+        let (out, err, _, _) =
+            run(cmd.args(["doctor", "--samples=8", "--interval=300ms", "-w", "json"]));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        format!("{out}{err}")
+    });
+    let v = json(out.lines().next().unwrap_or(""));
+    let slow = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "slow-member")
+        .unwrap_or_else(|| panic!("no slow-member finding: {out}"));
+    assert_eq!(slow["members"], serde_json::json!([target]), "{slow}");
+}

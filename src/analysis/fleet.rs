@@ -130,6 +130,7 @@ mod tests {
             alarms: vec![],
             hash: None,
             health_took: None,
+            took: None,
             quota_from_flags: None,
         }
     }

@@ -6,7 +6,6 @@
 pub mod compare;
 pub mod findings;
 pub mod fleet;
-pub mod metrics;
 pub mod view;
 
 use crate::etcd::{Alarm, EndpointError, Status};
@@ -30,6 +29,9 @@ pub struct MemberSample {
     pub hash: Option<(i64, u32)>,
     /// How long the timed health read took, when it succeeded.
     pub health_took: Option<Duration>,
+    /// How long the member took to answer this sample's calls (status, member list, health
+    /// read), when it answered: the round trips a stalled member stretches.
+    pub took: Option<Duration>,
     /// `--quota-backend-bytes` from the pod's flags, when discovery saw it.
     pub quota_from_flags: Option<i64>,
 }

@@ -100,7 +100,7 @@ pub fn findings(
         .iter()
         .filter_map(|r| r.result.as_ref().ok().map(|w| w.seconds))
         .fold(0.0, f64::max);
-    crate::analysis::metrics::combine(samples, &read, seconds, t)
+    crate::analysis::findings::metrics::combine(samples, &read, seconds, t)
 }
 
 /// One line for doctor's header: where the metrics came from, or why not.

@@ -157,6 +157,7 @@ fn unreachable(endpoint: String, e: EndpointError) -> MemberSample {
         alarms: vec![],
         hash: None,
         health_took: None,
+        took: None,
         quota_from_flags: None,
     }
 }
@@ -169,6 +170,7 @@ async fn one_member(
     endpoint: String,
     deadline: tokio::time::Instant,
 ) -> Result<MemberSample, EndpointError> {
+    let start = Instant::now();
     let status = conn.status().await?;
     let list = tokio::time::timeout_at(deadline, conn.member_list())
         .await
@@ -204,6 +206,7 @@ async fn one_member(
         } else {
             None
         },
+        took: Some(start.elapsed()),
         quota_from_flags: None,
     })
 }

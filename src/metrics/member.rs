@@ -59,7 +59,8 @@ pub struct Link {
 
 impl MemberMetrics {
     /// The member over the window from `before` to `after`, `seconds` apart. Without `before`
-    /// (one scrape), windows are empty and quantiles cover the member's whole life.
+    /// (one scrape), windows are empty and quantiles cover the member's whole life. Long, but
+    /// one line per field: it reads as the list of metrics it is.
     pub fn between(before: Option<&Scrape>, after: &Scrape, seconds: f64) -> MemberMetrics {
         let counter = |name: &str, want: &[(&str, &str)]| {
             let total = after.get(name, want);

@@ -5,7 +5,9 @@
 //! is one small function over a shared `Ctx`, so each can be read and tested on its own.
 
 mod integrity;
+mod latency;
 mod leadership;
+pub mod metrics;
 mod reachability;
 mod replication;
 mod storage;
@@ -207,6 +209,7 @@ pub(crate) mod testkit {
             alarms: Vec::new(),
             hash: None,
             health_took: Some(Duration::from_millis(8)),
+            took: None,
             quota_from_flags: None,
         }
     }
@@ -220,6 +223,7 @@ pub(crate) mod testkit {
             status: Err(err),
             member_ids: None,
             health_took: None,
+            took: None,
             ..up(endpoint, Status::default())
         }
     }

@@ -1,11 +1,11 @@
 //! Findings from the members' Prometheus metrics over a window (etcd-mixin's alert thresholds,
-//! and the per-link view that names a broken leader→follower path), and from the samples'
-//! own round-trip times (a member far slower than its peers). Pure functions over plain values.
+//! and the per-link view that names a broken leader→follower path), combined with the samples'
+//! findings for doctor and compare. Pure functions over plain values.
 
-use super::findings::analyze;
-use super::{Fact, Finding, Sample, Severity, Thresholds};
+use super::analyze;
+use super::latency::slow_member;
+use crate::analysis::{Finding, Sample, Severity, Thresholds};
 use crate::metrics::member::{Link, MemberMetrics};
-use std::time::Duration;
 
 /// etcd-mixin's thresholds (contrib/mixin/alerts): p99 WAL fsync 0.5 s warning, 1 s critical;
 /// p99 backend commit 0.25 s; p99 peer round trip 0.15 s.
@@ -220,47 +220,12 @@ fn links(read: &[Read], seconds: f64) -> Vec<Finding> {
     for link in &leader.links {
         let follower = read.iter().find(|(_, m)| m.id.as_deref() == Some(&link.to));
         let back = follower.and_then(|(_, m)| m.links.iter().find(|l| l.to == leader_id));
-        let mut why = Vec::new();
-        let mut starved = false;
-        // `etcd_network_active_peers` alone is not evidence: seen at 0 on a member that was
-        // exchanging data with the leader normally (after an earlier disconnect). It counts
-        // with a window's drop, failure, starvation or an applied gap.
-        let down =
-            link.stream_up == Some(false) || back.is_some_and(|b| b.stream_up == Some(false));
-        let dropped = link.disconnects.window.unwrap_or(0.0)
-            + back.and_then(|b| b.disconnects.window).unwrap_or(0.0);
-        if dropped > 0.0 {
-            why.push(format!(
-                "the stream dropped {dropped:.0} time(s) in {seconds:.1}s"
-            ));
-        }
-        if let Some(f) = link.send_failures.window.filter(|f| *f > 0.0) {
-            why.push(format!("{f:.0} message(s) to it failed or were dropped"));
-        }
-        if let Some(sent) = link.sent_bytes.window
-            && best >= BUSY_LINK_BYTES
-            && sent < best * STARVED_SHARE
-        {
-            starved = true;
-            why.push(format!(
-                "the leader sent it {} in {seconds:.1}s against {} to the best-served follower",
-                kb(sent),
-                kb(best)
-            ));
-        }
         let gap = follower
             .and_then(|(_, f)| Some((leader.proposals_applied?, f.proposals_applied?)))
             .filter(|(l, a)| l > a);
-        let far_behind = gap.is_some_and(|(l, a)| l - a >= APPLIED_GAP);
-        if why.is_empty() && !(down && far_behind) {
+        let Some((why, starved)) = link_evidence(link, back, gap, best, seconds) else {
             continue;
-        }
-        if down {
-            why.insert(0, "its stream with the leader is down".to_string());
-        }
-        if let Some((l, a)) = gap {
-            why.push(format!("it applied {a:.0} entries, the leader {l:.0}"));
-        }
+        };
         let to = name(&link.to);
         // Heartbeats pass: the leader's heartbeat sends did not fail and the member still
         // sees a leader. Then what fails is the large messages.
@@ -285,6 +250,56 @@ fn links(read: &[Read], seconds: f64) -> Vec<Finding> {
         ));
     }
     out
+}
+
+/// Why the leader's link to one follower is in trouble (and whether it is starved of bytes), or
+/// None when nothing is wrong. `back` is the follower's link to the leader, `gap` the leader's
+/// and the follower's applied counts when the follower is behind.
+fn link_evidence(
+    link: &Link,
+    back: Option<&Link>,
+    gap: Option<(f64, f64)>,
+    best: f64,
+    seconds: f64,
+) -> Option<(Vec<String>, bool)> {
+    let mut why = Vec::new();
+    let mut starved = false;
+    // `etcd_network_active_peers` alone is not evidence: seen at 0 on a member that was
+    // exchanging data with the leader normally (after an earlier disconnect). It counts
+    // with a window's drop, failure, starvation or an applied gap.
+    let down = link.stream_up == Some(false) || back.is_some_and(|b| b.stream_up == Some(false));
+    let dropped = link.disconnects.window.unwrap_or(0.0)
+        + back.and_then(|b| b.disconnects.window).unwrap_or(0.0);
+    if dropped > 0.0 {
+        why.push(format!(
+            "the stream dropped {dropped:.0} time(s) in {seconds:.1}s"
+        ));
+    }
+    if let Some(f) = link.send_failures.window.filter(|f| *f > 0.0) {
+        why.push(format!("{f:.0} message(s) to it failed or were dropped"));
+    }
+    if let Some(sent) = link.sent_bytes.window
+        && best >= BUSY_LINK_BYTES
+        && sent < best * STARVED_SHARE
+    {
+        starved = true;
+        why.push(format!(
+            "the leader sent it {} in {seconds:.1}s against {} to the best-served follower",
+            kb(sent),
+            kb(best)
+        ));
+    }
+    let far_behind = gap.is_some_and(|(l, a)| l - a >= APPLIED_GAP);
+    if why.is_empty() && !(down && far_behind) {
+        return None;
+    }
+    if down {
+        why.insert(0, "its stream with the leader is down".to_string());
+    }
+    if let Some((l, a)) = gap {
+        why.push(format!("it applied {a:.0} entries, the leader {l:.0}"));
+    }
+    Some((why, starved))
 }
 
 /// doctor's findings from both sources: the samples' (status, health, hashes, alarms) and the
@@ -349,79 +364,9 @@ pub fn combine(samples: &[Sample], read: &[Read], seconds: f64, t: &Thresholds) 
     out
 }
 
-/// A member that answers every sample but far slower than its peers: its median health-read
-/// time over the samples (the lower median: one slow read is noise) against the others'. More
-/// than `FACTOR` times the slowest other member's median, and over `FLOOR` (a busy machine
-/// makes 100 ms reads now and then), over three samples at least.
-pub fn slow_member(samples: &[Sample]) -> Option<Finding> {
-    const FACTOR: u32 = 3;
-    const FLOOR: Duration = Duration::from_millis(200);
-    let endpoints: Vec<&str> = samples
-        .last()?
-        .members
-        .iter()
-        .map(|m| m.endpoint.as_str())
-        .collect();
-    let median = |ep: &str| -> Option<Duration> {
-        let mut t: Vec<Duration> = samples
-            .iter()
-            .flat_map(|s| s.members.iter().filter(|m| m.endpoint == ep))
-            .filter_map(|m| m.health_took)
-            .collect();
-        t.sort();
-        t.get(t.len().saturating_sub(1) / 2).copied()
-    };
-    let medians: Vec<(&str, Duration)> = endpoints
-        .iter()
-        .filter_map(|ep| Some((*ep, median(ep)?)))
-        .collect();
-    if medians.len() < 2 || samples.len() < 3 {
-        return None;
-    }
-    let slow: Vec<&(&str, Duration)> = medians
-        .iter()
-        .filter(|(ep, d)| {
-            let others = medians
-                .iter()
-                .filter(|(o, _)| o != ep)
-                .map(|(_, d)| *d)
-                .max()
-                .unwrap_or_default();
-            *d > FLOOR && *d > others * FACTOR
-        })
-        .collect();
-    if slow.is_empty() {
-        return None;
-    }
-    let all = medians
-        .iter()
-        .map(|(ep, d)| format!("{ep} {:.1}ms", d.as_secs_f64() * 1e3))
-        .collect::<Vec<_>>()
-        .join(", ");
-    Some(Finding {
-        severity: Severity::Warning,
-        code: "slow-member",
-        title: format!(
-            "{} answers far slower than its peers",
-            slow.iter().map(|(ep, _)| *ep).collect::<Vec<_>>().join(", ")
-        ),
-        evidence: format!(
-            "median health-read time over {} samples: {all}",
-            samples.len()
-        ),
-        hint: "a member that answers but slowly is stalled much of the time (CPU throttling or a paused process, a saturated disk, a congested link): look at its node's CPU, disk latency and network".into(),
-        members: slow.iter().map(|(ep, _)| ep.to_string()).collect(),
-        facts: medians
-            .iter()
-            .map(|(ep, d)| Fact::real("health_read_median_seconds", Some(ep), d.as_secs_f64()))
-            .collect(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::MemberSample;
     use crate::metrics::member::Counter;
 
     fn counter(total: f64, window: f64) -> Counter {
@@ -599,46 +544,5 @@ mod tests {
         assert_eq!(f[0].members, ["m1"]);
         assert_eq!(f[1].code, "leader-changes");
         assert_eq!(f[1].evidence, "m3: 2 leader change(s) in 2.0s");
-    }
-
-    fn samples(took_ms: [[u64; 3]; 3]) -> Vec<Sample> {
-        took_ms
-            .iter()
-            .enumerate()
-            .map(|(i, row)| Sample {
-                at: Duration::from_secs(i as u64),
-                members: row
-                    .iter()
-                    .enumerate()
-                    .map(|(j, ms)| MemberSample {
-                        endpoint: format!("m{}", j + 1),
-                        status: Err(crate::etcd::EndpointError::Other("not asked".into())),
-                        member_ids: None,
-                        learner_ids: vec![],
-                        alarms: vec![],
-                        hash: None,
-                        health_took: Some(Duration::from_millis(*ms)),
-                        quota_from_flags: None,
-                    })
-                    .collect(),
-            })
-            .collect()
-    }
-
-    #[test]
-    fn a_member_far_slower_than_its_peers() {
-        // A follower frozen most of the time: every read waits for it to run again.
-        let f = slow_member(&samples([[3, 4, 420], [2, 5, 700], [3, 4, 30]])).unwrap();
-        assert_eq!(f.members, ["m3"]);
-        assert_eq!(f.title, "m3 answers far slower than its peers");
-        assert_eq!(
-            f.evidence,
-            "median health-read time over 3 samples: m1 3.0ms, m2 4.0ms, m3 420.0ms"
-        );
-        // Everyone slow alike, or fast: not an outlier.
-        assert!(slow_member(&samples([[300, 400, 420]; 3])).is_none());
-        assert!(slow_member(&samples([[1, 1, 150]; 3])).is_none());
-        // One slow read in three is noise (the lower median is 5 ms).
-        assert!(slow_member(&samples([[3, 4, 5], [2, 5, 700], [3, 4, 6]])).is_none());
     }
 }
