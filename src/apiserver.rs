@@ -34,6 +34,8 @@ pub struct Api {
     pub client: kube::Client,
     pub server: String,
     pub context: String,
+    /// Which cluster this is, for the credentials memory (server, CA fingerprint, cluster name).
+    pub cluster_id: crate::config::ClusterId,
 }
 
 /// Builds the client from `--kubeconfig` (one file), else `KUBECONFIG` (a merged path list, first
@@ -79,6 +81,12 @@ pub async fn connect(f: &KubeFlags) -> Result<Api, ApiError> {
             }
         )));
     }
+    let kubeconfig_cluster = kubeconfig
+        .contexts
+        .iter()
+        .find(|c| c.name == context)
+        .and_then(|c| c.context.as_ref())
+        .map(|c| c.cluster.clone());
     let options = KubeConfigOptions {
         context: f.context.clone(),
         cluster: f.kube_cluster.clone(),
@@ -121,6 +129,13 @@ pub async fn connect(f: &KubeFlags) -> Result<Api, ApiError> {
         .to_string()
         .trim_end_matches('/')
         .to_string();
+    let cluster_name = f
+        .kube_cluster
+        .clone()
+        .or_else(|| kubeconfig_cluster.as_ref().map(|c| c.to_string()))
+        .unwrap_or_default();
+    let cluster_id =
+        crate::config::ClusterId::new(&server, config.root_cert.as_deref(), &cluster_name);
     let client = kube::Client::try_from(config).map_err(|e| {
         ApiError::Config(format!(
             "cannot build a Kubernetes client for context {context:?}: {}",
@@ -131,6 +146,7 @@ pub async fn connect(f: &KubeFlags) -> Result<Api, ApiError> {
         client,
         server,
         context,
+        cluster_id,
     })
 }
 

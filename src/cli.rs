@@ -27,7 +27,13 @@ pod (see --via and `kubectl etcd endpoints`).
 Exit status: 0 ok, 1 a member failed or the cluster is unhealthy, 3 kubeconfig or context \
 problem, 4 unsupported output format, 5 no etcd members found, 6 API server unreachable, \
 7 unauthorized, 8 forbidden, 128 bad arguments or unusable certificate files; doctor: 1 warning, \
-2 critical.";
+2 critical.
+
+Credentials memory: credentials given once (--cert-secret, --ca-secret, --ca-configmap, \
+--cacert/--cert/--key) that worked are remembered per cluster (API server URL and CA \
+fingerprint), as references only (secret names, file paths), in $KUBECTL_ETCD_CONFIG, else \
+<config dir>/kubectl-etcd/contexts.yaml (mode 0600). See `kubectl etcd config view` and \
+`kubectl etcd config forget`.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -88,6 +94,24 @@ pub enum Command {
     },
     /// Plugin version and git revision
     Version,
+    /// The credentials memory (KUBECTL_ETCD_CONFIG): list or forget what is remembered
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// `kubectl etcd config …`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// List each remembered cluster: context, server, CA fingerprint, credentials (references
+    /// only) and whether they still work
+    View,
+    /// Forget the credentials remembered for the current context's cluster, for --context's,
+    /// or (--all) every one
+    Forget {
+        /// Forget every remembered cluster
+        #[arg(long, conflicts_with = "context")]
+        all: bool,
+    },
 }
 
 /// How to reach members found through Kubernetes.

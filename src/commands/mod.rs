@@ -8,11 +8,12 @@ pub mod endpoints;
 pub mod hashkv;
 pub mod health;
 pub mod members;
+pub mod memory;
 mod sampling;
 pub mod status;
 pub mod version;
 
-use crate::apiserver::{self, Api};
+use crate::apiserver::{self, Api, ApiError};
 use crate::cli::{Cli, Command, EtcdFlags, KubeFlags, Via};
 use crate::config::{self, ContextCredentials};
 use crate::credentials::Credentials;
@@ -35,6 +36,8 @@ pub struct Context {
     pub found_by: String,
     /// Where the client credentials came from, if any.
     pub credentials: Option<String>,
+    /// One-line warnings to print before the command's output (the credentials memory's).
+    pub warnings: Vec<String>,
 }
 
 impl Context {
@@ -60,6 +63,9 @@ pub async fn run(cli: Cli, io: &mut Streams<'_>) -> Result<(), Error> {
         .map(str::parse::<Format>)
         .transpose()
         .map_err(Error::Unsupported)?;
+    if let Command::Config(c) = &cli.command {
+        return memory::run(c, &cli.kube, format, io).await;
+    }
     if format == Some(Format::Table) && matches!(cli.command, Command::Alarms) {
         return Err(Error::Unsupported(
             crate::output::alarms::TABLE_UNSUPPORTED.into(),
@@ -71,6 +77,9 @@ pub async fn run(cli: Cli, io: &mut Streams<'_>) -> Result<(), Error> {
         from_kubernetes(&cli.etcd, &cli.kube).await?
     };
     ctx.format = format;
+    for w in &ctx.warnings {
+        writeln!(io.err, "Warning: {w}")?;
+    }
     if cli.etcd.cluster {
         expand_from_member_list(&mut ctx).await?;
     }
@@ -90,7 +99,7 @@ pub async fn run(cli: Cli, io: &mut Streams<'_>) -> Result<(), Error> {
             sampling,
             thresholds,
         } => doctor::run(&ctx, io, &sampling, &thresholds.thresholds()).await,
-        Command::Version => unreachable!("handled above"),
+        Command::Version | Command::Config(_) => unreachable!("handled above"),
     }
 }
 
@@ -153,6 +162,7 @@ fn from_endpoints(f: &EtcdFlags) -> Result<Context, Error> {
         hex: f.hex,
         found_by: "--endpoints".into(),
         credentials: tls_flags.then(|| "--cacert/--cert/--key flags".to_string()),
+        warnings: Vec::new(),
     })
 }
 
@@ -161,7 +171,10 @@ fn from_endpoints(f: &EtcdFlags) -> Result<Context, Error> {
 async fn from_kubernetes(f: &EtcdFlags, k: &KubeFlags) -> Result<Context, Error> {
     let api = apiserver::connect(k).await?;
     let found = discover::discover(&api, k.namespace.as_deref(), k.selector.as_deref()).await?;
-    let (creds, remember) = credentials(f, k, &api, &found.how).await?;
+    let memory = config::Memory::open_default();
+    let mut warnings = Vec::new();
+    let (creds, remember) =
+        credentials(f, k, &api, &found.how, memory.as_ref(), &mut warnings).await?;
     let tls = match &creds {
         Some(c) => Some(c.client_config()?),
         None => None,
@@ -171,8 +184,12 @@ async fn from_kubernetes(f: &EtcdFlags, k: &KubeFlags) -> Result<Context, Error>
         .iter()
         .map(|m| plan(m, &api, k.via, creds.is_some()))
         .collect();
-    if let Some(r) = remember {
-        config::remember(&api.context, &r);
+    if let (Some(r), Some(m)) = (remember, &memory) {
+        // Failing to write only loses the convenience; say so once.
+        match m.remember(&api.cluster_id, &api.context, &r) {
+            Ok(notes) => warnings.extend(notes.iter().map(ToString::to_string)),
+            Err(n) => warnings.push(n.to_string()),
+        }
     }
     Ok(Context {
         cluster: Cluster {
@@ -187,6 +204,7 @@ async fn from_kubernetes(f: &EtcdFlags, k: &KubeFlags) -> Result<Context, Error>
         hex: f.hex,
         found_by: found.how,
         credentials: creds.map(|c| c.source),
+        warnings,
     })
 }
 
@@ -197,6 +215,8 @@ async fn credentials(
     k: &KubeFlags,
     api: &Api,
     found_by: &str,
+    memory: Option<&config::Memory>,
+    warnings: &mut Vec<String>,
 ) -> Result<(Option<Credentials>, Option<ContextCredentials>), Error> {
     let given = ContextCredentials {
         cert_secret: k.cert_secret.clone(),
@@ -215,15 +235,41 @@ async fn credentials(
     {
         return Ok((Some(c), None));
     }
-    match config::load(&api.context) {
-        Some(saved) => {
-            let mut creds = load(&saved, false, api).await?;
+    let recalled = memory
+        .map(|m| m.recall(&api.cluster_id))
+        .unwrap_or_default();
+    warnings.extend(recalled.notes.iter().map(ToString::to_string));
+    let (Some(saved), Some(memory)) = (recalled.entry, memory) else {
+        return Ok((None, None));
+    };
+    match load(&saved.credentials, false, api).await {
+        Ok(mut creds) => {
             if let Some(c) = creds.as_mut() {
                 c.source = format!("{} (remembered for context {})", c.source, api.context);
             }
             Ok((creds, None))
         }
-        None => Ok((None, None)),
+        // The API server itself failed: nothing is known about the remembered entry.
+        Err(e @ Error::Api(ApiError::Unreachable { .. } | ApiError::Unauthorized { .. })) => Err(e),
+        // Remembered credentials that cannot be loaded (secret gone, file unusable): one
+        // line, then on without them; marked stale unless it is only RBAC today.
+        Err(e) => {
+            let reason = e.to_string();
+            if !matches!(e, Error::Api(ApiError::Forbidden { .. }))
+                && let Err(n) = memory.mark_stale(&api.cluster_id, &reason)
+            {
+                warnings.push(n.to_string());
+            }
+            warnings.push(
+                config::Note::Stale {
+                    path: memory.path.clone(),
+                    context: saved.context,
+                    reason,
+                }
+                .to_string(),
+            );
+            Ok((None, None))
+        }
     }
 }
 
