@@ -2,7 +2,8 @@
 //! global flags to a plugin, so they are parsed here), and API errors worded for users.
 
 use crate::cli::KubeFlags;
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use crate::kubeconfig::{self, client as kubeclient};
+use kube::config::KubeConfigOptions;
 use std::time::Duration;
 
 /// Why the API server could not be used. Each kind has its own exit code (see `error.rs`).
@@ -24,6 +25,9 @@ pub enum ApiError {
         namespace: String,
         hint: String,
     },
+    /// The kubeconfig's exec credential plugin failed, hung or printed nothing usable.
+    #[error("{0}")]
+    Plugin(String),
     #[error("{0}")]
     Other(String),
 }
@@ -41,33 +45,17 @@ pub struct Api {
 /// Builds the client from `--kubeconfig` (one file), else `KUBECONFIG` (a merged path list, first
 /// wins), else `~/.kube/config`; then `--context/--kube-cluster/--user`, then the overrides.
 pub async fn connect(f: &KubeFlags) -> Result<Api, ApiError> {
-    let kubeconfig = match &f.kubeconfig {
-        Some(path) => Kubeconfig::read_from(path)
-            .map_err(|e| ApiError::Config(format!("cannot read --kubeconfig {}: {}", path.display(), root(&e))))?,
-        None => match Kubeconfig::from_env() {
-            Ok(Some(k)) => k,
-            Ok(None) => Kubeconfig::read().map_err(|e| {
-                ApiError::Config(format!(
-                    "no kubeconfig: {} (set KUBECONFIG, pass --kubeconfig, or give etcd endpoints with --endpoints)",
-                    root(&e)
-                ))
-            })?,
-            Err(e) => {
-                return Err(ApiError::Config(format!(
-                    "cannot read KUBECONFIG {}: {}",
-                    std::env::var("KUBECONFIG").unwrap_or_default(),
-                    root(&e)
-                )));
-            }
-        },
-    };
+    // Read as kubectl reads it, never quoting it (see kubeconfig.rs).
+    let mut loaded =
+        kubeconfig::load(f.kubeconfig.as_deref()).map_err(|e| ApiError::Config(e.to_string()))?;
     let context = f
         .context
         .clone()
-        .or_else(|| kubeconfig.current_context.clone())
+        .or_else(|| loaded.config.current_context.clone())
         .unwrap_or_default();
-    if !context.is_empty() && !kubeconfig.contexts.iter().any(|c| c.name == context) {
-        let known: Vec<&str> = kubeconfig
+    if !context.is_empty() && !loaded.config.contexts.iter().any(|c| c.name == context) {
+        let known: Vec<&str> = loaded
+            .config
             .contexts
             .iter()
             .map(|c| c.name.as_str())
@@ -81,20 +69,36 @@ pub async fn connect(f: &KubeFlags) -> Result<Api, ApiError> {
             }
         )));
     }
-    let kubeconfig_cluster = kubeconfig
+    let named = loaded
+        .config
         .contexts
         .iter()
         .find(|c| c.name == context)
-        .and_then(|c| c.context.as_ref())
-        .map(|c| c.cluster.clone());
+        .and_then(|c| c.context.as_ref());
+    let cluster_name = f
+        .kube_cluster
+        .clone()
+        .or_else(|| named.map(|c| c.cluster.clone()))
+        .unwrap_or_default();
+    let user_name = f
+        .user
+        .clone()
+        .or_else(|| named.and_then(|c| c.user.clone()))
+        .unwrap_or_default();
+    let chosen = kubeclient::Chosen {
+        cluster: &cluster_name,
+        user: &user_name,
+    };
+    kubeclient::inline_files(&mut loaded, &chosen).map_err(|e| ApiError::Config(e.to_string()))?;
     let options = KubeConfigOptions {
         context: f.context.clone(),
         cluster: f.kube_cluster.clone(),
         user: f.user.clone(),
     };
-    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+    let mut config = kube::Config::from_custom_kubeconfig(loaded.config.clone(), &options)
         .await
-        .map_err(|e| ApiError::Config(format!("kubeconfig context {context:?}: {}", root(&e))))?;
+        .map_err(|e| ApiError::Config(kubeclient::describe(&e, &loaded, &chosen, &context)))?;
+    kubeclient::check_ca(&config, &loaded, &chosen).map_err(|e| ApiError::Config(e.to_string()))?;
     if let Some(server) = &f.server {
         config.cluster_url = server.parse().map_err(|_| {
             ApiError::Config(format!(
@@ -108,6 +112,15 @@ pub async fn connect(f: &KubeFlags) -> Result<Api, ApiError> {
         config.auth_info.exec = None;
         config.auth_info.auth_provider = None;
     }
+    // The credential plugin, bounded by --request-timeout (30 s when not given), killed with
+    // the run; kube-rs would run it without a deadline.
+    let plugin_timeout = f
+        .request_timeout
+        .filter(|t| !t.is_zero())
+        .unwrap_or(crate::kubeconfig::plugin::DEFAULT_TIMEOUT);
+    kubeclient::run_exec(&mut config, plugin_timeout)
+        .await
+        .map_err(|e| ApiError::Plugin(e.to_string()))?;
     if let Some(user) = &f.as_user {
         config.auth_info.impersonate = Some(user.clone());
     }
@@ -129,11 +142,6 @@ pub async fn connect(f: &KubeFlags) -> Result<Api, ApiError> {
         .to_string()
         .trim_end_matches('/')
         .to_string();
-    let cluster_name = f
-        .kube_cluster
-        .clone()
-        .or_else(|| kubeconfig_cluster.as_ref().map(|c| c.to_string()))
-        .unwrap_or_default();
     let cluster_id =
         crate::config::ClusterId::new(&server, config.root_cert.as_deref(), &cluster_name);
     let client = kube::Client::try_from(config).map_err(|e| {

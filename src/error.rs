@@ -72,7 +72,7 @@ impl Error {
             Error::Exit(code) => *code,
             Error::NoMembers(_) => exit::NO_MEMBERS,
             Error::Api(a) => match a {
-                ApiError::Config(_) => exit::KUBECONFIG,
+                ApiError::Config(_) | ApiError::Plugin(_) => exit::KUBECONFIG,
                 ApiError::Unreachable { .. } => exit::API_UNREACHABLE,
                 ApiError::Unauthorized { .. } => exit::UNAUTHORIZED,
                 ApiError::Forbidden { .. } => exit::FORBIDDEN,

@@ -11,6 +11,7 @@ mod duration;
 mod endpoint;
 mod error;
 mod etcd;
+mod kubeconfig;
 mod output;
 mod route;
 

@@ -137,24 +137,13 @@ impl Credentials {
     }
 }
 
+/// Capped at 1 MiB: `--cacert /dev/zero` is an error, not an endless read.
 fn read_file(what: &'static str, path: &Path) -> Result<Vec<u8>, CredentialsError> {
-    std::fs::read(path).map_err(|e| CredentialsError::Unreadable {
+    crate::kubeconfig::read_capped(path).map_err(|reason| CredentialsError::Unreadable {
         what,
         path: path.to_path_buf(),
-        reason: io_reason(&e),
+        reason,
     })
-}
-
-/// The OS reason without Rust's "(os error 2)" suffix, as Go prints it.
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => {
-            let s = e.to_string();
-            s.split(" (os error").next().unwrap_or(&s).to_lowercase()
-        }
-    }
 }
 
 /// Reads PEM certificates from memory (files, or later Kubernetes secrets).
