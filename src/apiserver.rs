@@ -1,10 +1,29 @@
 //! The Kubernetes API server: a client built the way kubectl builds one (kubectl passes no
 //! global flags to a plugin, so they are parsed here), and API errors worded for users.
 
-use crate::cli::KubeFlags;
 use crate::kubeconfig::{self, client as kubeclient};
 use kube::config::KubeConfigOptions;
+use std::path::PathBuf;
 use std::time::Duration;
+
+/// How to build the API client: kubectl's global flags, as plain values.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectOptions {
+    /// One kubeconfig file (else `KUBECONFIG`, else `~/.kube/config`).
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    pub cluster: Option<String>,
+    pub user: Option<String>,
+    /// The API server's address, overriding the kubeconfig.
+    pub server: Option<String>,
+    /// A bearer token, replacing the kubeconfig user's credentials.
+    pub token: Option<String>,
+    pub as_user: Option<String>,
+    pub as_groups: Vec<String>,
+    pub insecure_skip_tls_verify: bool,
+    /// A bound on each request; None or zero means the default connect bound only.
+    pub request_timeout: Option<Duration>,
+}
 
 /// Why the API server could not be used. Each kind has its own exit code (see `error.rs`).
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +63,7 @@ pub struct Api {
 
 /// Builds the client from `--kubeconfig` (one file), else `KUBECONFIG` (a merged path list, first
 /// wins), else `~/.kube/config`; then `--context/--kube-cluster/--user`, then the overrides.
-pub async fn connect(f: &KubeFlags) -> Result<Api, ApiError> {
+pub async fn connect(f: &ConnectOptions) -> Result<Api, ApiError> {
     // Read as kubectl reads it, never quoting it (see kubeconfig.rs).
     let mut loaded =
         kubeconfig::load(f.kubeconfig.as_deref()).map_err(|e| ApiError::Config(e.to_string()))?;
@@ -76,7 +95,7 @@ pub async fn connect(f: &KubeFlags) -> Result<Api, ApiError> {
         .find(|c| c.name == context)
         .and_then(|c| c.context.as_ref());
     let cluster_name = f
-        .kube_cluster
+        .cluster
         .clone()
         .or_else(|| named.map(|c| c.cluster.clone()))
         .unwrap_or_default();
@@ -92,7 +111,7 @@ pub async fn connect(f: &KubeFlags) -> Result<Api, ApiError> {
     kubeclient::inline_files(&mut loaded, &chosen).map_err(|e| ApiError::Config(e.to_string()))?;
     let options = KubeConfigOptions {
         context: f.context.clone(),
-        cluster: f.kube_cluster.clone(),
+        cluster: f.cluster.clone(),
         user: f.user.clone(),
     };
     let mut config = kube::Config::from_custom_kubeconfig(loaded.config.clone(), &options)
@@ -117,17 +136,17 @@ pub async fn connect(f: &KubeFlags) -> Result<Api, ApiError> {
     let plugin_timeout = f
         .request_timeout
         .filter(|t| !t.is_zero())
-        .unwrap_or(crate::kubeconfig::plugin::DEFAULT_TIMEOUT);
+        .unwrap_or(kubeconfig::plugin::DEFAULT_TIMEOUT);
     kubeclient::run_exec(&mut config, plugin_timeout)
         .await
         .map_err(|e| ApiError::Plugin(e.to_string()))?;
     if let Some(user) = &f.as_user {
         config.auth_info.impersonate = Some(user.clone());
     }
-    if !f.as_group.is_empty() {
-        config.auth_info.impersonate_groups = Some(f.as_group.clone());
+    if !f.as_groups.is_empty() {
+        config.auth_info.impersonate_groups = Some(f.as_groups.clone());
     }
-    if f.kube_insecure_skip_tls_verify {
+    if f.insecure_skip_tls_verify {
         config.accept_invalid_certs = true;
     }
     if let Some(t) = f.request_timeout.filter(|t| !t.is_zero()) {

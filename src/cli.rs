@@ -1,14 +1,20 @@
 //! Command-line interface: etcdctl's flags and environment, as `kubectl etcd`.
 
+use crate::apiserver::ConnectOptions;
+use crate::commands::Command as Run;
+use crate::commands::memory::Action as MemoryAction;
+use crate::compat::Compat;
+use crate::config::ContextCredentials;
+use crate::context::{Options, Sampling};
 use crate::duration;
-use crate::output::Compat;
+use crate::route;
 use clap::{ArgAction, Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
 
 const ABOUT: &str = "etcdctl's endpoint status, health, member list, alarm list and hashkv for every etcd member, from a laptop";
 
-const LONG_ABOUT: &str = "\
+pub const LONG_ABOUT: &str = "\
 etcdctl's endpoint status, health, member list, alarm list and hashkv for every etcd member, \
 from a laptop.
 
@@ -24,16 +30,16 @@ Without --endpoints, the members are found through the kubeconfig (etcd pods, or
 --etcd-servers) and reached directly, through a port-forward, or by running etcdctl in the etcd \
 pod (see --via and `kubectl etcd endpoints`).
 
-Exit status: 0 ok, 1 a member failed or the cluster is unhealthy, 3 kubeconfig or context \
-problem, 4 unsupported output format, 5 no etcd members found, 6 API server unreachable, \
-7 unauthorized, 8 forbidden, 128 bad arguments or unusable certificate files; doctor: 1 warning, \
-2 critical.
-
 Credentials memory: credentials given once (--cert-secret, --ca-secret, --ca-configmap, \
 --cacert/--cert/--key) that worked are remembered per cluster (API server URL and CA \
 fingerprint), as references only (secret names, file paths), in $KUBECTL_ETCD_CONFIG, else \
 <config dir>/kubectl-etcd/contexts.yaml (mode 0600). See `kubectl etcd config view` and \
-`kubectl etcd config forget`.";
+`kubectl etcd config forget`.
+
+Exit status: 0 ok, 1 a member failed or the cluster is unhealthy, 3 kubeconfig or context \
+problem, 4 unsupported output format, 5 no etcd members found, 6 API server unreachable, \
+7 unauthorized, 8 forbidden, 128 bad arguments or unusable certificate files; doctor: 1 warning, \
+2 critical.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -54,6 +60,91 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The flags as plain values: the run's options, and the command with its arguments.
+    /// Commands never see the clap types above.
+    pub fn into_parts(self) -> (Options, Run) {
+        let (e, k) = (self.etcd, self.kube);
+        let mut no_color = false;
+        let mut sampling = |s: SamplingFlags| {
+            no_color = s.no_color;
+            Sampling {
+                samples: s.samples,
+                interval: s.interval,
+                watch: s.watch,
+            }
+        };
+        let command = match self.command {
+            Command::Status => Run::Status,
+            Command::Health => Run::Health,
+            Command::Members => Run::Members,
+            Command::Alarms => Run::Alarms,
+            Command::Hashkv { rev } => Run::Hashkv { rev },
+            Command::Endpoints => Run::Endpoints,
+            Command::Compare {
+                sampling: s,
+                thresholds: t,
+            } => Run::Compare {
+                sampling: sampling(s),
+                thresholds: t.thresholds(),
+            },
+            Command::Doctor {
+                sampling: s,
+                thresholds: t,
+            } => Run::Doctor {
+                sampling: sampling(s),
+                thresholds: t.thresholds(),
+            },
+            Command::Version => Run::Version,
+            Command::Config(ConfigCommand::View) => Run::Config(MemoryAction::View),
+            Command::Config(ConfigCommand::Forget { all }) => {
+                Run::Config(MemoryAction::Forget { all })
+            }
+        };
+        let options = Options {
+            endpoints: e.endpoints,
+            credentials: ContextCredentials {
+                cert_secret: k.cert_secret,
+                ca_configmap: k.ca_configmap,
+                ca_secret: k.ca_secret,
+                cacert: e.cacert,
+                cert: e.cert,
+                key: e.key,
+            },
+            insecure_skip_tls_verify: e.insecure_skip_tls_verify,
+            insecure_transport: e.insecure_transport,
+            dial_timeout: e.dial_timeout,
+            command_timeout: e.command_timeout,
+            write_out: e.write_out,
+            hex: e.hex,
+            cluster: e.cluster,
+            etcdctl_compat: e.etcdctl_compat,
+            no_color,
+            kube: ConnectOptions {
+                kubeconfig: k.kubeconfig,
+                context: k.context,
+                cluster: k.kube_cluster,
+                user: k.user,
+                server: k.server,
+                token: k.token,
+                as_user: k.as_user,
+                as_groups: k.as_group,
+                insecure_skip_tls_verify: k.kube_insecure_skip_tls_verify,
+                request_timeout: k.request_timeout,
+            },
+            namespace: k.namespace,
+            selector: k.selector,
+            via: match k.via {
+                Via::Auto => route::Via::Auto,
+                Via::Direct => route::Via::Direct,
+                Via::PortForward => route::Via::PortForward,
+                Via::Exec => route::Via::Exec,
+            },
+        };
+        (options, command)
+    }
 }
 
 #[derive(Debug, Subcommand)]

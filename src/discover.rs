@@ -12,8 +12,33 @@ use std::collections::BTreeMap;
 
 /// The members, and how they were found (for `kubectl etcd endpoints`).
 pub struct Discovery {
-    pub how: String,
+    pub source: Source,
     pub members: Vec<Member>,
+}
+
+/// Where the members were found: which pods, in which namespace, by which selector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    pub kind: PlaceKind,
+    pub namespace: String,
+    pub selector: String,
+}
+
+impl Source {
+    /// OpenShift's etcd pods: its own client secret can be used.
+    pub fn is_openshift(&self) -> bool {
+        self.namespace == "openshift-etcd"
+    }
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = match self.kind {
+            PlaceKind::EtcdPods => "etcd pods",
+            PlaceKind::ApiServerPods => "kube-apiserver --etcd-servers of pods",
+        };
+        write!(f, "{what} in {} ({})", self.namespace, self.selector)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,12 +99,12 @@ pub async fn discover(
         };
         notes.extend(skipped);
         if !members.is_empty() {
-            let what = match kind {
-                PlaceKind::EtcdPods => "etcd pods",
-                PlaceKind::ApiServerPods => "kube-apiserver --etcd-servers of pods",
-            };
             return Ok(Discovery {
-                how: format!("{what} in {ns} ({sel})"),
+                source: Source {
+                    kind: *kind,
+                    namespace: ns.clone(),
+                    selector: sel.clone(),
+                },
                 members,
             });
         }

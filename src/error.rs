@@ -1,22 +1,12 @@
-//! Errors a user can cause or meet, each with one line of text and etcdctl's exit code.
+//! The top-level error: what stops a command, each with one line of text. It wraps the stages'
+//! own errors (`ContextError`, `ApiError`, …); no stage imports it. `main` alone maps it to an
+//! exit code.
 
 use crate::apiserver::ApiError;
+use crate::context::ContextError;
 use crate::credentials::CredentialsError;
 use crate::credentials::kube::KubeCredentialsError;
 use crate::discover::DiscoverError;
-
-/// etcdctl's exit codes (`cobrautl`).
-pub mod exit {
-    pub const ERROR: i32 = 1;
-    pub const BAD_FEATURE: i32 = 4;
-    pub const BAD_ARGS: i32 = 128;
-    // The Kubernetes side has codes of its own, apart from etcdctl's.
-    pub const KUBECONFIG: i32 = 3;
-    pub const NO_MEMBERS: i32 = 5;
-    pub const API_UNREACHABLE: i32 = 6;
-    pub const UNAUTHORIZED: i32 = 7;
-    pub const FORBIDDEN: i32 = 8;
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -30,12 +20,6 @@ pub enum Error {
     /// The command ran and failed as a whole (`Error: unhealthy cluster`).
     #[error("{0}")]
     Failed(String),
-    /// Failures were already reported line by line (status): exit 1, nothing more to say.
-    #[error("")]
-    Reported,
-    /// The report says it all; exit with this code (doctor's 1 warning, 2 critical).
-    #[error("")]
-    Exit(i32),
     #[error("{0}")]
     Io(#[from] std::io::Error),
     #[error(transparent)]
@@ -63,21 +47,16 @@ impl From<KubeCredentialsError> for Error {
     }
 }
 
-impl Error {
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Error::Failed(_) | Error::Reported | Error::Io(_) => exit::ERROR,
-            Error::BadArgs(_) | Error::Credentials(_) => exit::BAD_ARGS,
-            Error::Unsupported(_) => exit::BAD_FEATURE,
-            Error::Exit(code) => *code,
-            Error::NoMembers(_) => exit::NO_MEMBERS,
-            Error::Api(a) => match a {
-                ApiError::Config(_) | ApiError::Plugin(_) => exit::KUBECONFIG,
-                ApiError::Unreachable { .. } => exit::API_UNREACHABLE,
-                ApiError::Unauthorized { .. } => exit::UNAUTHORIZED,
-                ApiError::Forbidden { .. } => exit::FORBIDDEN,
-                ApiError::Other(_) => exit::ERROR,
-            },
+impl From<ContextError> for Error {
+    fn from(e: ContextError) -> Error {
+        match e {
+            ContextError::BadArgs(m) => Error::BadArgs(m),
+            ContextError::Unsupported(m) => Error::Unsupported(m),
+            ContextError::Credentials(c) => Error::Credentials(c),
+            ContextError::KubeCredentials(k) => k.into(),
+            ContextError::Api(a) => Error::Api(a),
+            ContextError::Discover(d) => d.into(),
+            ContextError::MemberList(m) => Error::Failed(m),
         }
     }
 }

@@ -1,10 +1,17 @@
 //! kubectl-etcd: etcdctl's member views for a Kubernetes cluster's etcd, as a kubectl plugin.
+//!
+//! The run goes one way: `cli` parses flags into plain options and a command; `commands::run`
+//! has the `context` stage resolve members, credentials and routes, then runs the command,
+//! which returns an `Outcome` or an `Error`; [`exit_code`] here is the only place either
+//! becomes an exit status. See docs/ARCHITECTURE.md.
 
 mod analysis;
 mod apiserver;
 mod cli;
 mod commands;
+mod compat;
 mod config;
+mod context;
 mod credentials;
 mod discover;
 mod duration;
@@ -15,9 +22,28 @@ mod kubeconfig;
 mod output;
 mod route;
 
+use analysis::Severity;
+use apiserver::ApiError;
 use clap::Parser;
-use error::{Error, exit};
+use commands::Outcome;
+use error::Error;
 use std::io::{self, Write};
+
+/// etcdctl's exit codes (`cobrautl`), and the Kubernetes side's own, apart from etcdctl's.
+/// The table in `--help` (cli.rs) states them; a test holds the two together.
+mod exit {
+    pub const OK: i32 = 0;
+    pub const ERROR: i32 = 1;
+    /// doctor: the worst finding is critical.
+    pub const CRITICAL: i32 = 2;
+    pub const KUBECONFIG: i32 = 3;
+    pub const BAD_FEATURE: i32 = 4;
+    pub const NO_MEMBERS: i32 = 5;
+    pub const API_UNREACHABLE: i32 = 6;
+    pub const UNAUTHORIZED: i32 = 7;
+    pub const FORBIDDEN: i32 = 8;
+    pub const BAD_ARGS: i32 = 128;
+}
 
 fn main() {
     std::process::exit(run());
@@ -29,13 +55,14 @@ fn run() -> i32 {
         Err(e) if !e.use_stderr() => {
             // --help and --version.
             let _ = e.print();
-            return 0;
+            return exit::OK;
         }
         Err(e) => {
             eprintln!("Error: {} (see 'kubectl etcd --help')", clap_message(&e));
             return exit::ERROR;
         }
     };
+    let (options, command) = cli.into_parts();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -48,23 +75,46 @@ fn run() -> i32 {
     };
     let (mut out, mut err) = (io::stdout().lock(), io::stderr());
     let result = runtime.block_on(commands::run(
-        cli,
+        command,
+        options,
         &mut output::Streams {
             out: &mut out,
             err: &mut err,
         },
     ));
     let flushed = out.flush();
-    match result.and(flushed.map_err(Error::from)) {
-        Ok(()) => 0,
-        // A closed pipe (`kubectl etcd status | head -1`) is not a failure.
-        Err(Error::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => 0,
-        Err(Error::Reported) => exit::ERROR,
-        Err(Error::Exit(code)) => code,
-        Err(e) => {
-            let _ = writeln!(err, "Error: {e}");
-            e.exit_code()
-        }
+    let result = result.and_then(|o| flushed.map(|()| o).map_err(Error::from));
+    if let Err(e) = &result
+        && !is_broken_pipe(e)
+    {
+        let _ = writeln!(err, "Error: {e}");
+    }
+    exit_code(&result)
+}
+
+/// A closed pipe (`kubectl etcd status | head -1`) is not a failure.
+fn is_broken_pipe(e: &Error) -> bool {
+    matches!(e, Error::Io(e) if e.kind() == io::ErrorKind::BrokenPipe)
+}
+
+/// The one map from what happened to the exit status.
+fn exit_code(result: &Result<Outcome, Error>) -> i32 {
+    match result {
+        Ok(Outcome::Done) | Ok(Outcome::Verdict(Severity::Ok)) => exit::OK,
+        Ok(Outcome::MembersFailed) | Ok(Outcome::Verdict(Severity::Warning)) => exit::ERROR,
+        Ok(Outcome::Verdict(Severity::Critical)) => exit::CRITICAL,
+        Err(e) if is_broken_pipe(e) => exit::OK,
+        Err(Error::Failed(_) | Error::Io(_)) => exit::ERROR,
+        Err(Error::BadArgs(_) | Error::Credentials(_)) => exit::BAD_ARGS,
+        Err(Error::Unsupported(_)) => exit::BAD_FEATURE,
+        Err(Error::NoMembers(_)) => exit::NO_MEMBERS,
+        Err(Error::Api(a)) => match a {
+            ApiError::Config(_) | ApiError::Plugin(_) => exit::KUBECONFIG,
+            ApiError::Unreachable { .. } => exit::API_UNREACHABLE,
+            ApiError::Unauthorized { .. } => exit::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => exit::FORBIDDEN,
+            ApiError::Other(_) => exit::ERROR,
+        },
     }
 }
 
@@ -73,4 +123,115 @@ fn clap_message(e: &clap::Error) -> String {
     let text = e.render().to_string();
     let first = text.lines().next().unwrap_or("invalid arguments");
     first.strip_prefix("error: ").unwrap_or(first).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// `--help`'s exit-status table: code → what it says, for commands and for doctor.
+    fn help_table() -> (BTreeMap<i32, String>, BTreeMap<i32, String>) {
+        let flat = cli::LONG_ABOUT
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let table = flat
+            .split("Exit status: ")
+            .nth(1)
+            .expect("--help has an exit status table");
+        let (common, doctor) = table.split_once("; doctor: ").expect("doctor's codes");
+        let parse = |s: &str| {
+            s.trim_end_matches('.')
+                .split(", ")
+                .map(|entry| {
+                    let (code, what) = entry.split_once(' ').expect("CODE meaning");
+                    (code.parse::<i32>().expect("a number"), what.to_string())
+                })
+                .collect::<BTreeMap<_, _>>()
+        };
+        (parse(common), parse(doctor))
+    }
+
+    #[test]
+    fn exit_codes_match_the_table_in_help() {
+        let (common, doctor) = help_table();
+        let api = |a: ApiError| Err(Error::Api(a));
+        let forbidden = ApiError::Forbidden {
+            message: String::new(),
+            verb: String::new(),
+            resource: String::new(),
+            namespace: String::new(),
+            hint: String::new(),
+        };
+        let cases: Vec<(Result<Outcome, Error>, &str)> = vec![
+            (Ok(Outcome::Done), "ok"),
+            (Ok(Outcome::MembersFailed), "a member failed"),
+            (
+                Err(Error::Failed("unhealthy cluster".into())),
+                "the cluster is unhealthy",
+            ),
+            (api(ApiError::Config(String::new())), "kubeconfig"),
+            (
+                Err(Error::Unsupported(String::new())),
+                "unsupported output format",
+            ),
+            (
+                Err(Error::NoMembers(String::new())),
+                "no etcd members found",
+            ),
+            (
+                api(ApiError::Unreachable {
+                    server: String::new(),
+                    reason: String::new(),
+                }),
+                "API server unreachable",
+            ),
+            (
+                api(ApiError::Unauthorized {
+                    server: String::new(),
+                    context: String::new(),
+                }),
+                "unauthorized",
+            ),
+            (api(forbidden), "forbidden"),
+            (Err(Error::BadArgs(String::new())), "bad arguments"),
+        ];
+        let mut seen = std::collections::BTreeSet::new();
+        for (result, words) in &cases {
+            let code = exit_code(result);
+            seen.insert(code);
+            let said = common
+                .get(&code)
+                .unwrap_or_else(|| panic!("{result:?} exits {code}, which --help does not list"));
+            assert!(
+                said.contains(words),
+                "{code}: help says {said:?}, expected {words:?}"
+            );
+        }
+        assert_eq!(
+            seen,
+            common.keys().copied().collect(),
+            "every code --help lists is produced"
+        );
+        for (severity, words) in [
+            (Severity::Warning, "warning"),
+            (Severity::Critical, "critical"),
+        ] {
+            let code = exit_code(&Ok(Outcome::Verdict(severity)));
+            assert_eq!(
+                doctor.get(&code).map(String::as_str),
+                Some(words),
+                "{severity:?}"
+            );
+        }
+        assert_eq!(exit_code(&Ok(Outcome::Verdict(Severity::Ok))), exit::OK);
+        assert_eq!(doctor.len(), 2, "{doctor:?}");
+    }
+
+    #[test]
+    fn a_closed_pipe_is_not_a_failure() {
+        let e = io::Error::from(io::ErrorKind::BrokenPipe);
+        assert_eq!(exit_code(&Err(Error::Io(e))), exit::OK);
+    }
 }

@@ -2,7 +2,7 @@
 //! etcd layer runs TLS and gRPC, so both get the same verification and output; the exec route
 //! runs etcdctl inside the etcd pod instead (see `etcd/exec.rs`).
 
-use crate::discover::ExecSpec;
+use crate::discover::{ExecSpec, Member};
 use crate::endpoint::Endpoint;
 use k8s_openapi::api::core::v1::Pod;
 use std::fmt;
@@ -48,6 +48,128 @@ pub enum Route {
     },
     /// No way to reach this member, and why.
     Unavailable(String),
+}
+
+/// `--via`: how the user asked to reach members found through Kubernetes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    Auto,
+    Direct,
+    PortForward,
+    Exec,
+}
+
+/// A way to reach a member, before any Kubernetes client is attached to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteKind {
+    Direct,
+    PortForward,
+    Exec,
+    Race,
+}
+
+/// Why no route could be planned for a member: what is missing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Unavailable {
+    /// No client credentials (direct and port-forward need them).
+    #[error("{NO_CREDS}")]
+    Credentials,
+    /// No pod to port-forward to.
+    #[error("no pod to port-forward to for this member")]
+    Pod,
+    /// No etcd pod with etcdctl to exec into.
+    #[error("no etcd pod with etcdctl to exec into for this member")]
+    ExecPod,
+    /// Neither credentials nor an etcd pod to exec into (auto).
+    #[error("{NO_CREDS} (no etcd pod to exec into either)")]
+    CredentialsNorExec,
+}
+
+const NO_CREDS: &str =
+    "no etcd client credentials: pass --cacert/--cert/--key, --cert-secret or --ca-secret";
+
+/// The route chosen for one member, and the one to try when it cannot connect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plan {
+    pub route: Result<RouteKind, Unavailable>,
+    pub fallback: Option<RouteKind>,
+}
+
+/// What is known about a member that decides its route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reach {
+    /// Client credentials are loaded (needed for direct and port-forward, not for exec).
+    pub credentials: bool,
+    /// A pod to port-forward to.
+    pub pod: bool,
+    /// An etcd pod with etcdctl to exec into.
+    pub exec: bool,
+}
+
+/// The route for one member under `--via`. Pure: the table the unit tests hold.
+pub fn plan(via: Via, r: Reach) -> Plan {
+    use RouteKind as K;
+    let only = |route| Plan {
+        route,
+        fallback: None,
+    };
+    let exec = if r.pod && r.exec {
+        Ok(K::Exec)
+    } else {
+        Err(Unavailable::ExecPod)
+    };
+    match via {
+        Via::Direct if r.credentials => only(Ok(K::Direct)),
+        Via::PortForward if r.credentials => only(if r.pod {
+            Ok(K::PortForward)
+        } else {
+            Err(Unavailable::Pod)
+        }),
+        Via::Direct | Via::PortForward => only(Err(Unavailable::Credentials)),
+        Via::Exec => only(exec),
+        Via::Auto if r.credentials && r.pod => Plan {
+            route: Ok(K::Race),
+            fallback: exec.ok(),
+        },
+        Via::Auto if r.credentials => only(Ok(K::Direct)),
+        Via::Auto => only(exec.map_err(|_| Unavailable::CredentialsNorExec)),
+    }
+}
+
+impl Route {
+    /// The route of `kind` to a discovered member, with the API client its pod calls need.
+    /// Kinds needing a pod fall back to `Unavailable` when the member has none (`plan` does
+    /// not choose them then).
+    pub fn for_member(kind: RouteKind, m: &Member, client: &kube::Client) -> Route {
+        let Some(p) = &m.pod else {
+            return match kind {
+                RouteKind::Direct | RouteKind::Race => Route::Direct,
+                RouteKind::PortForward => Route::Unavailable(Unavailable::Pod.to_string()),
+                RouteKind::Exec => Route::Unavailable(Unavailable::ExecPod.to_string()),
+            };
+        };
+        let pods = kube::Api::<Pod>::namespaced(client.clone(), &p.namespace);
+        let pod = p.name.clone();
+        match (kind, &m.exec) {
+            (RouteKind::Direct, _) => Route::Direct,
+            (RouteKind::PortForward, _) => Route::PortForward {
+                pods,
+                pod,
+                port: m.client_port,
+            },
+            (RouteKind::Race, _) => Route::Race {
+                pods,
+                pod,
+                port: m.client_port,
+            },
+            (RouteKind::Exec, Some(spec)) => Route::Exec {
+                pods,
+                pod,
+                spec: spec.clone(),
+            },
+            (RouteKind::Exec, None) => Route::Unavailable(Unavailable::ExecPod.to_string()),
+        }
+    }
 }
 
 /// A stream, the route that produced it, and what the other routes said.
@@ -198,5 +320,73 @@ fn os_reason(e: &io::Error) -> String {
     match c.next() {
         Some(f) => f.to_lowercase().chain(c).collect(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reach(credentials: bool, pod: bool, exec: bool) -> Reach {
+        Reach {
+            credentials,
+            pod,
+            exec,
+        }
+    }
+
+    #[test]
+    fn plans_every_via_against_credentials_and_pods() {
+        use RouteKind as K;
+        use Unavailable as U;
+        let all = |credentials| reach(credentials, true, true);
+        let cases = [
+            // --via direct: credentials are all it needs.
+            (Via::Direct, all(true), Ok(K::Direct), None),
+            (Via::Direct, reach(true, false, false), Ok(K::Direct), None),
+            (Via::Direct, all(false), Err(U::Credentials), None),
+            // --via port-forward: credentials and a pod.
+            (Via::PortForward, all(true), Ok(K::PortForward), None),
+            (
+                Via::PortForward,
+                reach(true, false, false),
+                Err(U::Pod),
+                None,
+            ),
+            (Via::PortForward, all(false), Err(U::Credentials), None),
+            // --via exec: an etcd pod with etcdctl, credentials or not.
+            (Via::Exec, all(false), Ok(K::Exec), None),
+            (Via::Exec, all(true), Ok(K::Exec), None),
+            (Via::Exec, reach(true, true, false), Err(U::ExecPod), None),
+            (Via::Exec, reach(false, false, true), Err(U::ExecPod), None),
+            // auto: race direct and port-forward, exec behind them.
+            (Via::Auto, all(true), Ok(K::Race), Some(K::Exec)),
+            (Via::Auto, reach(true, true, false), Ok(K::Race), None),
+            (Via::Auto, reach(true, false, false), Ok(K::Direct), None),
+            (Via::Auto, all(false), Ok(K::Exec), None),
+            (
+                Via::Auto,
+                reach(false, true, false),
+                Err(U::CredentialsNorExec),
+                None,
+            ),
+            (
+                Via::Auto,
+                reach(false, false, false),
+                Err(U::CredentialsNorExec),
+                None,
+            ),
+        ];
+        for (via, r, route, fallback) in cases {
+            assert_eq!(plan(via, r), Plan { route, fallback }, "{via:?} {r:?}");
+        }
+    }
+
+    #[test]
+    fn unavailable_reasons_name_what_to_pass() {
+        assert_eq!(
+            Unavailable::CredentialsNorExec.to_string(),
+            "no etcd client credentials: pass --cacert/--cert/--key, --cert-secret or --ca-secret (no etcd pod to exec into either)"
+        );
     }
 }

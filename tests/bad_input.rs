@@ -30,7 +30,7 @@ fn flags_and_values_that_cannot_work() {
         (
             &["status"],
             3,
-            "Error: cannot read KUBECONFIG /nonexistent/kubeconfig: no such file or directory",
+            "Error: no kubeconfig: none of the files in KUBECONFIG exist (/nonexistent/kubeconfig)",
         ),
         (
             &["--endpoints=https://127.0.0.1:2379", "-w", "yaml", "status"],

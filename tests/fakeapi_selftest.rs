@@ -328,6 +328,64 @@ async fn kube_rs_port_forward_carries_etcdctl_to_the_member() {
     let _ = pf.join().await;
 }
 
+/// Sends a plain HTTP/1.0 GET for /metrics on `io` and reads the whole answer (HTTP/1.0: the
+/// server closes when done), bounded by a deadline.
+async fn get_metrics<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    io: &mut S,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    io.write_all(b"GET /metrics HTTP/1.0\r\nHost: etcd\r\n\r\n")
+        .await
+        .expect("write request");
+    let mut body = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        io.read_to_end(&mut body),
+    )
+    .await
+    .expect("metrics answer within 20 s")
+    .expect("read metrics");
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+/// Every lab member serves Prometheus metrics over plain HTTP on <ip>:2381 (kubeadm's
+/// `--listen-metrics-urls`), directly and through the fake API server's port-forward.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lab_members_serve_metrics_on_2381_directly_and_over_port_forward() {
+    let lab = Lab::start(1);
+    let ip = lab.members[0].ip.clone();
+    assert_eq!(
+        lab.members[0].metrics_url(),
+        format!("http://{ip}:2381/metrics")
+    );
+    let mut tcp = tokio::net::TcpStream::connect((ip.as_str(), 2381))
+        .await
+        .expect("dial member metrics");
+    let direct = get_metrics(&mut tcp).await;
+    assert!(direct.starts_with("HTTP/1.0 200"), "{direct}");
+    assert!(direct.contains("etcd_server_has_leader 1"), "{direct}");
+
+    let api = FakeApi::start(kubeadm_config(&lab));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    api.write_kubeconfig(&kubeconfig, "fake", TOKEN);
+    let pods: kube::Api<Pod> = kube::Api::namespaced(kube_client(&kubeconfig).await, NS);
+    let mut pf = pods
+        .portforward("etcd-cp-1", &[2381])
+        .await
+        .expect("portforward");
+    let mut stream = pf.take_stream(2381).expect("stream");
+    let forwarded = get_metrics(&mut stream).await;
+    assert!(forwarded.starts_with("HTTP/1.0 200"), "{forwarded}");
+    assert!(
+        forwarded.contains("etcd_server_has_leader 1"),
+        "{forwarded}"
+    );
+    drop(stream);
+    let _ = pf.join().await;
+    assert_eq!(api.stats().port_forwards(NS, "etcd-cp-1"), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kube_rs_port_forward_reports_a_broken_member() {
     let lab = Lab::start(1);

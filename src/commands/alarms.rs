@@ -1,10 +1,11 @@
 //! `kubectl etcd alarms`: etcdctl alarm list.
 
 use super::Context;
+use super::Outcome;
 use crate::error::Error;
 use crate::output::{self, Format, Streams};
 
-pub async fn run(ctx: &Context, io: &mut Streams<'_>) -> Result<(), Error> {
+pub async fn run(ctx: &Context, io: &mut Streams<'_>) -> Result<Outcome, Error> {
     let style = ctx.style(Format::Simple, None);
     if style.format == Format::Table {
         return Err(Error::Unsupported(output::alarms::TABLE_UNSUPPORTED.into()));
@@ -15,5 +16,5 @@ pub async fn run(ctx: &Context, io: &mut Streams<'_>) -> Result<(), Error> {
         .await
         .map_err(|e| Error::Failed(e.to_string()))?;
     output::alarms::print(io, style, &alarms)?;
-    Ok(())
+    Ok(Outcome::Done)
 }

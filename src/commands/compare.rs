@@ -2,15 +2,14 @@
 //! lag, hash at one revision, membership agreement), over time with `--samples`/`--watch`, and
 //! the findings drawn from it.
 
-use super::Context;
 use super::sampling::{Sampler, wait_for};
+use super::{Context, Outcome};
 use crate::analysis::findings::analyze;
 use crate::analysis::{Finding, MemberSample, Sample, Severity, Thresholds};
-use crate::cli::SamplingFlags;
+use crate::context::Sampling;
 use crate::error::Error;
 use crate::output::{Format, Streams, go, humanize, table};
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::time::Instant;
 
 const RED: &str = "\x1b[31m";
@@ -18,15 +17,14 @@ const RED: &str = "\x1b[31m";
 pub async fn run(
     ctx: &Context,
     io: &mut Streams<'_>,
-    s: &SamplingFlags,
+    s: &Sampling,
     t: &Thresholds,
-) -> Result<(), Error> {
+) -> Result<Outcome, Error> {
     let format = ctx.format.unwrap_or(Format::Table);
     if !matches!(format, Format::Table | Format::Json) {
         return Err(Error::Unsupported("compare prints table or json".into()));
     }
-    let tty = std::io::stdout().is_terminal();
-    let color = tty && !s.no_color && std::env::var_os("NO_COLOR").is_none();
+    let (tty, color) = (ctx.terminal.stdout_tty, ctx.terminal.color);
     let mut sampler = Sampler::new(ctx);
     let mut samples: Vec<Sample> = Vec::new();
     let start = Instant::now();
@@ -74,7 +72,7 @@ pub async fn run(
         }
     }
     if samples.is_empty() {
-        return Ok(());
+        return Ok(Outcome::Done);
     }
     if !s.watch {
         let findings = analyze(&samples, t);
@@ -86,8 +84,8 @@ pub async fn run(
         }
     }
     match samples.last() {
-        Some(last) if last.members.iter().any(|m| m.status.is_err()) => Err(Error::Reported),
-        _ => Ok(()),
+        Some(last) if last.members.iter().any(|m| m.status.is_err()) => Ok(Outcome::MembersFailed),
+        _ => Ok(Outcome::Done),
     }
 }
 

@@ -1,12 +1,12 @@
 //! `kubectl etcd doctor`: discovery, routes, health and a few compare samples, as one short
 //! report of findings. Exit status 0 when all is well, 1 for a warning, 2 for critical.
 
-use super::Context;
 use super::compare::report;
 use super::sampling::{Sampler, wait_for};
+use super::{Context, Outcome};
 use crate::analysis::findings::analyze;
 use crate::analysis::{Severity, Thresholds};
-use crate::cli::SamplingFlags;
+use crate::context::Sampling;
 use crate::error::Error;
 use crate::output::{Format, Streams, go};
 use std::time::Instant;
@@ -14,9 +14,9 @@ use std::time::Instant;
 pub async fn run(
     ctx: &Context,
     io: &mut Streams<'_>,
-    s: &SamplingFlags,
+    s: &Sampling,
     t: &Thresholds,
-) -> Result<(), Error> {
+) -> Result<Outcome, Error> {
     let mut sampler = Sampler::new(ctx);
     let start = Instant::now();
     let mut samples = Vec::new();
@@ -35,7 +35,7 @@ pub async fn run(
         .unwrap_or(Severity::Ok);
     if ctx.format == Some(Format::Json) {
         let mut r = report(&samples, &findings);
-        r["found_by"] = ctx.found_by.clone().into();
+        r["found_by"] = ctx.found_by.to_string().into();
         r["credentials"] = ctx
             .credentials
             .clone()
@@ -80,9 +80,5 @@ pub async fn run(
             }
         }
     }
-    match worst {
-        Severity::Ok => Ok(()),
-        Severity::Warning => Err(Error::Exit(1)),
-        Severity::Critical => Err(Error::Exit(2)),
-    }
+    Ok(Outcome::Verdict(worst))
 }

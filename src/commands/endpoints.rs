@@ -1,10 +1,11 @@
 //! `kubectl etcd endpoints`: how each member was found and reached.
 
 use super::Context;
+use super::Outcome;
 use crate::error::Error;
 use crate::output::{Format, Streams, go, table};
 
-pub async fn run(ctx: &Context, io: &mut Streams<'_>) -> Result<(), Error> {
+pub async fn run(ctx: &Context, io: &mut Streams<'_>) -> Result<Outcome, Error> {
     let results = ctx
         .cluster
         .each(|mut c| async move {
@@ -76,7 +77,7 @@ pub async fn run(ctx: &Context, io: &mut Streams<'_>) -> Result<(), Error> {
         )?,
     }
     if failed {
-        return Err(Error::Reported);
+        return Ok(Outcome::MembersFailed);
     }
-    Ok(())
+    Ok(Outcome::Done)
 }

@@ -1,10 +1,11 @@
 //! `kubectl etcd hashkv`: etcdctl endpoint hashkv.
 
 use super::Context;
+use super::Outcome;
 use crate::error::Error;
 use crate::output::{self, Compat, Format, Streams};
 
-pub async fn run(ctx: &Context, io: &mut Streams<'_>, rev: i64) -> Result<(), Error> {
+pub async fn run(ctx: &Context, io: &mut Streams<'_>, rev: i64) -> Result<Outcome, Error> {
     let want_version = ctx.compat.is_none();
     let results = ctx
         .cluster
@@ -26,6 +27,6 @@ pub async fn run(ctx: &Context, io: &mut Streams<'_>, rev: i64) -> Result<(), Er
     output::hashkv::print(io, ctx.style(Format::Table, found), &rows)?;
     match rows.iter().rev().find_map(|(_, r)| r.as_ref().err()) {
         Some(e) => Err(Error::Failed(e.to_string())),
-        None => Ok(()),
+        None => Ok(Outcome::Done),
     }
 }

@@ -1,12 +1,13 @@
 //! `kubectl etcd health`: etcdctl endpoint health.
 
 use super::Context;
+use super::Outcome;
 use crate::error::Error;
 use crate::etcd::{AlarmCheck, Health};
 use crate::output::{self, Compat, Format, Streams};
 use std::time::Instant;
 
-pub async fn run(ctx: &Context, io: &mut Streams<'_>) -> Result<(), Error> {
+pub async fn run(ctx: &Context, io: &mut Streams<'_>) -> Result<Outcome, Error> {
     // The alarm check arrived in etcdctl 3.5; without --etcdctl-compat each member's own
     // version decides it.
     let check = match ctx.compat {
@@ -40,5 +41,5 @@ pub async fn run(ctx: &Context, io: &mut Streams<'_>) -> Result<(), Error> {
     if rows.iter().any(|(_, h)| h.error.is_some()) {
         return Err(Error::Failed("unhealthy cluster".into()));
     }
-    Ok(())
+    Ok(Outcome::Done)
 }

@@ -1,10 +1,11 @@
 //! `kubectl etcd members`: etcdctl member list.
 
 use super::Context;
+use super::Outcome;
 use crate::error::Error;
 use crate::output::{self, Compat, Format, Streams};
 
-pub async fn run(ctx: &Context, io: &mut Streams<'_>) -> Result<(), Error> {
+pub async fn run(ctx: &Context, io: &mut Streams<'_>) -> Result<Outcome, Error> {
     // Only the hex JSON layout differs between versions; ask for a version only then.
     let need_version = ctx.hex && ctx.compat.is_none() && ctx.format == Some(Format::Json);
     let (list, version) = ctx
@@ -22,5 +23,5 @@ pub async fn run(ctx: &Context, io: &mut Streams<'_>) -> Result<(), Error> {
         .map_err(|e| Error::Failed(e.to_string()))?;
     let found = version.as_deref().and_then(Compat::for_server);
     output::members::print(io, ctx.style(Format::Table, found), &list)?;
-    Ok(())
+    Ok(Outcome::Done)
 }

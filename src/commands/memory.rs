@@ -2,28 +2,36 @@
 //! (`KUBECTL_ETCD_CONFIG`), listed or pruned. No etcd member is contacted; `forget` reads the
 //! kubeconfig only to know which cluster a context names.
 
-use crate::apiserver;
-use crate::cli::{ConfigCommand, KubeFlags};
+use super::Outcome;
+use crate::apiserver::{self, ConnectOptions};
 use crate::config::{Entry, Memory, default_path};
+use crate::context::{self, Options};
 use crate::error::Error;
 use crate::output::{Format, Streams, table};
 
-pub async fn run(
-    cmd: &ConfigCommand,
-    kube: &KubeFlags,
-    format: Option<Format>,
-    io: &mut Streams<'_>,
-) -> Result<(), Error> {
+/// What to do with the memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    View,
+    /// The current (or `--context`) cluster's entry, or every entry.
+    Forget {
+        all: bool,
+    },
+}
+
+pub async fn run(action: &Action, o: &Options, io: &mut Streams<'_>) -> Result<Outcome, Error> {
+    let format = context::format(o)?;
     let path = default_path().ok_or_else(|| {
         Error::BadArgs(
             "no place for the credentials memory: set KUBECTL_ETCD_CONFIG to a file path".into(),
         )
     })?;
     let memory = Memory::new(path);
-    match cmd {
-        ConfigCommand::View => view(&memory, format, io),
-        ConfigCommand::Forget { all } => forget(&memory, kube, *all, io).await,
+    match action {
+        Action::View => view(&memory, format, io)?,
+        Action::Forget { all } => forget(&memory, &o.kube, *all, io).await?,
     }
+    Ok(Outcome::Done)
 }
 
 fn view(memory: &Memory, format: Option<Format>, io: &mut Streams<'_>) -> Result<(), Error> {
@@ -83,7 +91,7 @@ fn row(e: &Entry) -> Vec<String> {
 /// no longer knows go too, as the user named them.
 async fn forget(
     memory: &Memory,
-    kube: &KubeFlags,
+    kube: &ConnectOptions,
     all: bool,
     io: &mut Streams<'_>,
 ) -> Result<(), Error> {

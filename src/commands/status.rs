@@ -1,10 +1,11 @@
 //! `kubectl etcd status`: etcdctl endpoint status.
 
 use super::Context;
+use super::Outcome;
 use crate::error::Error;
 use crate::output::{self, Compat, Format, Streams};
 
-pub async fn run(ctx: &Context, io: &mut Streams<'_>) -> Result<(), Error> {
+pub async fn run(ctx: &Context, io: &mut Streams<'_>) -> Result<Outcome, Error> {
     let results = ctx
         .cluster
         .each(|mut c| async move { c.status().await })
@@ -23,7 +24,7 @@ pub async fn run(ctx: &Context, io: &mut Streams<'_>) -> Result<(), Error> {
     );
     output::status::print(io, ctx.style(Format::Table, found), &rows)?;
     if rows.iter().any(|(_, r)| r.is_err()) {
-        return Err(Error::Reported);
+        return Ok(Outcome::MembersFailed);
     }
-    Ok(())
+    Ok(Outcome::Done)
 }

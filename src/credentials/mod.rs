@@ -238,3 +238,4 @@ impl ServerCertVerifier for NoVerify {
     }
 }
 pub mod kube;
+pub mod precedence;

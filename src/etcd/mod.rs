@@ -226,8 +226,8 @@ impl Grpc {
             AlarmCheck::Never => false,
             AlarmCheck::ByVersion => version
                 .as_deref()
-                .and_then(crate::output::Compat::for_server)
-                .is_some_and(|c| c >= crate::output::Compat::V35),
+                .and_then(crate::compat::Compat::for_server)
+                .is_some_and(|c| c >= crate::compat::Compat::V35),
         };
         let mut kv = self.client.kv_client();
         let start = Instant::now();

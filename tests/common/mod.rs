@@ -1,7 +1,7 @@
 //! Test lab: real etcd clusters (Debian's `etcd`, 3.4.23) with TLS and client-certificate auth
 //! on loopback. Each lab takes its own 127.a.b.0/24 block and gives each member its own
-//! address on the real ports 2379/2380, like nodes. Members are killed on drop, even when a
-//! test fails; their logs are printed then.
+//! address on the real ports 2379/2380 (and plain-HTTP metrics on 2381), like nodes. Members
+//! are killed on drop, even when a test fails; their logs are printed then.
 #![allow(dead_code)]
 
 pub mod fakeapi;
@@ -80,6 +80,10 @@ impl Member {
     pub fn peer_url(&self) -> String {
         format!("https://{}:2380", self.ip)
     }
+    /// Plain-HTTP metrics, as kubeadm's `--listen-metrics-urls=http://127.0.0.1:2381`.
+    pub fn metrics_url(&self) -> String {
+        format!("http://{}:2381/metrics", self.ip)
+    }
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
     }
@@ -128,15 +132,16 @@ fn random_u64() -> u64 {
     h.finish()
 }
 
-/// A free 127.a.b.0/24 block: every member address must bind 2379 and 2380.
+/// A free 127.a.b.0/24 block: every member address must bind 2379, 2380 and 2381.
 fn free_block(n: usize) -> String {
     for _ in 0..200 {
         let r = random_u64();
         let base = format!("127.{}.{}", 1 + (r % 254), (r >> 8) % 256);
         let free = (1..=n).all(|i| {
             let ip = format!("{base}.{i}");
-            TcpListener::bind((ip.as_str(), 2379)).is_ok()
-                && TcpListener::bind((ip.as_str(), 2380)).is_ok()
+            [2379, 2380, 2381]
+                .iter()
+                .all(|&port| TcpListener::bind((ip.as_str(), port)).is_ok())
         });
         if free {
             return base;
@@ -253,6 +258,7 @@ impl Lab {
                 .arg(format!("--advertise-client-urls=https://{ip}:2379"))
                 .arg(format!("--listen-peer-urls=https://{ip}:2380"))
                 .arg(format!("--initial-advertise-peer-urls=https://{ip}:2380"))
+                .arg(format!("--listen-metrics-urls=http://{ip}:2381"))
                 .arg(format!("--initial-cluster={}", initial.join(",")))
                 .arg("--initial-cluster-state=new")
                 .arg(format!("--initial-cluster-token={token}"))

@@ -1,0 +1,104 @@
+//! The plugin's way: members found through the kubeconfig, credentials by precedence
+//! (`credentials::precedence`), each member reached by the route `route::plan` chooses.
+
+use super::{ContextError, FoundBy, Members, Options};
+use crate::apiserver::{self, Api};
+use crate::config;
+use crate::credentials::precedence;
+use crate::discover::{self, Member};
+use crate::etcd::{Cluster, Target};
+use crate::route::{self, Reach, Route, Via};
+
+pub(super) async fn resolve(o: &Options) -> Result<Members, ContextError> {
+    let api = apiserver::connect(&o.kube).await?;
+    let found = discover::discover(&api, o.namespace.as_deref(), o.selector.as_deref()).await?;
+    let memory = config::Memory::open_default();
+    let mut warnings = Vec::new();
+    let recalled = memory
+        .as_ref()
+        .map(|m| m.recall(&api.cluster_id))
+        .unwrap_or_default();
+    warnings.extend(recalled.notes.iter().map(ToString::to_string));
+    let remembered_context = recalled.entry.as_ref().map(|e| e.context.clone());
+    let steps = precedence::steps(
+        &o.credentials,
+        o.insecure_skip_tls_verify,
+        found.source.is_openshift(),
+        recalled.entry.map(|e| e.credentials),
+    );
+    let resolved = precedence::resolve(steps, &api).await?;
+    if let (Some(failed), Some(m)) = (&resolved.remembered_failed, &memory) {
+        // One line now; marked stale, the entry stays silent from the next run on.
+        if failed.stale
+            && let Err(n) = m.mark_stale(&api.cluster_id, &failed.reason)
+        {
+            warnings.push(n.to_string());
+        }
+        warnings.push(
+            config::Note::Stale {
+                path: m.path.clone(),
+                context: remembered_context.unwrap_or_else(|| api.context.clone()),
+                reason: failed.reason.clone(),
+            }
+            .to_string(),
+        );
+    }
+    let creds = resolved.credentials;
+    let tls = match &creds {
+        Some(c) => Some(c.client_config()?),
+        None => None,
+    };
+    let targets = found
+        .members
+        .iter()
+        .map(|m| target(m, &api, o.via, creds.is_some()))
+        .collect();
+    if let (Some(r), Some(m)) = (resolved.remember, &memory) {
+        // Failing to write only loses the convenience; say so.
+        match m.remember(&api.cluster_id, &api.context, &r) {
+            Ok(notes) => warnings.extend(notes.iter().map(ToString::to_string)),
+            Err(n) => warnings.push(n.to_string()),
+        }
+    }
+    Ok(Members {
+        cluster: Cluster {
+            targets,
+            tls,
+            has_client_cert: creds.as_ref().is_some_and(|c| c.identity.is_some()),
+            dial_timeout: o.dial_timeout,
+            command_timeout: o.command_timeout,
+        },
+        found_by: FoundBy::Kubernetes(found.source),
+        credentials: creds.map(|c| c.source),
+        warnings,
+    })
+}
+
+/// One member's target: the planned route (and fallback) with the API client attached.
+fn target(m: &Member, api: &Api, via: Via, have_creds: bool) -> Target {
+    let plan = route::plan(
+        via,
+        Reach {
+            credentials: have_creds,
+            pod: m.pod.is_some(),
+            exec: m.exec.is_some(),
+        },
+    );
+    let route = match plan.route {
+        Ok(kind) => Route::for_member(kind, m, &api.client),
+        Err(why) => Route::Unavailable(why.to_string()),
+    };
+    Target {
+        endpoint: m.endpoint.clone(),
+        route,
+        fallback: plan
+            .fallback
+            .map(|kind| Route::for_member(kind, m, &api.client)),
+        pod: m
+            .pod
+            .as_ref()
+            .map(|p| format!("{}/{}", p.namespace, p.name)),
+        node: (!m.node.is_empty()).then(|| m.node.clone()),
+        quota_backend_bytes: m.quota_backend_bytes,
+    }
+}
