@@ -118,6 +118,8 @@ pub async fn connect(f: &ConnectOptions) -> Result<Api, ApiError> {
         .await
         .map_err(|e| ApiError::Config(kubeclient::describe(&e, &loaded, &chosen, &context)))?;
     kubeclient::check_ca(&config, &loaded, &chosen).map_err(|e| ApiError::Config(e.to_string()))?;
+    kubeclient::check_user(&config, &loaded, &chosen)
+        .map_err(|e| ApiError::Config(e.to_string()))?;
     if let Some(server) = &f.server {
         config.cluster_url = server.parse().map_err(|_| {
             ApiError::Config(format!(

@@ -14,8 +14,12 @@ pub(super) async fn resolve(o: &Options) -> Result<Members, ContextError> {
     let found = discover::discover(&api, o.namespace.as_deref(), o.selector.as_deref()).await?;
     let memory = config::Memory::open_default();
     let mut warnings = Vec::new();
+    // The memory is only consulted when nothing is given: a run with flags neither needs it
+    // nor should report on it.
+    let given = !o.credentials.is_empty() || o.insecure_skip_tls_verify;
     let recalled = memory
         .as_ref()
+        .filter(|_| !given)
         .map(|m| m.recall(&api.cluster_id))
         .unwrap_or_default();
     warnings.extend(recalled.notes.iter().map(ToString::to_string));

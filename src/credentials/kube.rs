@@ -73,6 +73,11 @@ pub async fn from_cert_secret(
         KubeCredentialsError::Bad(format!("{what} has no tls.key or etcd-client-key key"))
     })?;
     let chain = parse_certs("certificate", Path::new(&format!("{what} key {ck}")), cert)?;
+    super::check_client_cert(
+        "certificate",
+        Path::new(&format!("{what} key {ck}")),
+        &chain,
+    )?;
     let private = parse_key("key", Path::new(&format!("{what} key {kk}")), k)?;
     let mut ca = match key(&secret, &["ca.crt", "etcd-ca"]) {
         Some((name, pem)) => Some(parse_certs(

@@ -6,6 +6,7 @@
 
 use super::plugin::{self, PluginError};
 use super::{Kind, Loaded, read_capped};
+use crate::credentials::checks;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use kube::config::{KubeconfigError as KubeError, LoadDataError};
@@ -162,6 +163,54 @@ pub fn check_ca(
                 loaded.locate(Kind::Cluster, chosen.cluster, "certificate-authority-data"),
                 cert_reason(&e)
             )));
+        }
+    }
+    Ok(())
+}
+
+/// Checks the user's client certificate and key (after files were inlined): a key that is
+/// encrypted or not a key, a certificate out of its dates; named by file, user and field.
+pub fn check_user(
+    config: &kube::Config,
+    loaded: &Loaded,
+    chosen: &Chosen<'_>,
+) -> Result<(), ClientConfigError> {
+    use rustls::pki_types::PrivateKeyDer;
+    use rustls::pki_types::pem::PemObject;
+    let at = |field: &str, why: String| {
+        ClientConfigError::Field(format!(
+            "{}: {why}",
+            loaded.locate(Kind::User, chosen.user, field)
+        ))
+    };
+    let a = &config.auth_info;
+    if let Some(key) = &a.client_key_data {
+        use secrecy::ExposeSecret;
+        let pem = STANDARD
+            .decode(key.expose_secret().trim())
+            .map_err(|_| at("client-key-data", "not valid base64".into()))?;
+        if let Some(why) = checks::encrypted(&pem) {
+            return Err(at("client-key-data", why));
+        }
+        let der = PrivateKeyDer::from_pem_slice(&pem)
+            .map_err(|_| at("client-key-data", "holds no PEM private key".into()))?;
+        if let Some(why) = checks::key_problem(&der) {
+            return Err(at("client-key-data", why));
+        }
+    }
+    if let Some(cert) = &a.client_certificate_data {
+        let pem = STANDARD
+            .decode(cert.trim())
+            .map_err(|_| at("client-certificate-data", "not valid base64".into()))?;
+        let first = CertificateDer::pem_slice_iter(&pem)
+            .next()
+            .and_then(Result::ok)
+            .ok_or_else(|| at("client-certificate-data", "holds no PEM certificate".into()))?;
+        if let Some(why) = checks::validity_problem(&first) {
+            return Err(at(
+                "client-certificate-data",
+                format!("the certificate {why}"),
+            ));
         }
     }
     Ok(())
