@@ -64,9 +64,26 @@ pub struct Api {
 /// Builds the client from `--kubeconfig` (one file), else `KUBECONFIG` (a merged path list, first
 /// wins), else `~/.kube/config`; then `--context/--kube-cluster/--user`, then the overrides.
 pub async fn connect(f: &ConnectOptions) -> Result<Api, ApiError> {
-    // Read as kubectl reads it, never quoting it (see kubeconfig.rs).
-    let mut loaded =
-        kubeconfig::load(f.kubeconfig.as_deref()).map_err(|e| ApiError::Config(e.to_string()))?;
+    let loaded = read_kubeconfig(f)?;
+    connect_with(f, loaded).await
+}
+
+/// The kubeconfig's context names, in file order, for the fleet view (`--all-contexts`).
+pub fn context_names(f: &ConnectOptions) -> Result<Vec<String>, ApiError> {
+    Ok(read_kubeconfig(f)?
+        .config
+        .contexts
+        .into_iter()
+        .map(|c| c.name)
+        .collect())
+}
+
+/// Read as kubectl reads it, never quoting it (see kubeconfig.rs).
+fn read_kubeconfig(f: &ConnectOptions) -> Result<kubeconfig::Loaded, ApiError> {
+    kubeconfig::load(f.kubeconfig.as_deref()).map_err(|e| ApiError::Config(e.to_string()))
+}
+
+async fn connect_with(f: &ConnectOptions, mut loaded: kubeconfig::Loaded) -> Result<Api, ApiError> {
     let context = f
         .context
         .clone()

@@ -2,6 +2,7 @@
 
 use crate::apiserver::ConnectOptions;
 use crate::commands::Command as Run;
+use crate::commands::fleet::{Contexts, Fleet};
 use crate::commands::memory::Action as MemoryAction;
 use crate::compat::Compat;
 use crate::config::ContextCredentials;
@@ -58,15 +59,40 @@ pub struct Cli {
     #[command(flatten)]
     pub kube: KubeFlags,
 
+    #[command(flatten)]
+    pub fleet: FleetFlags,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Many clusters at once: one line per kubeconfig context.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Many clusters (status, health, doctor)")]
+pub struct FleetFlags {
+    /// Check the cluster of every kubeconfig context, one line each; exit status is the worst
+    /// cluster's (0 ok, 1 a warning, a member down or a cluster not checked, 2 critical)
+    #[arg(long, global = true, conflicts_with = "contexts")]
+    pub all_contexts: bool,
+
+    /// Check these contexts' clusters, one line each (comma separated)
+    #[arg(long, global = true, value_delimiter = ',', value_name = "A,B,…")]
+    pub contexts: Vec<String>,
+
+    /// Clusters checked at the same time
+    #[arg(long, global = true, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..), value_name = "N")]
+    pub parallel: u16,
+
+    /// Time limit for each cluster (discovery, connections and samples together)
+    #[arg(long, global = true, default_value = "30s", value_parser = duration::parse, value_name = "DURATION")]
+    pub cluster_timeout: Duration,
 }
 
 impl Cli {
     /// The flags as plain values: the run's options, and the command with its arguments.
     /// Commands never see the clap types above.
     pub fn into_parts(self) -> (Options, Run) {
-        let (e, k) = (self.etcd, self.kube);
+        let (e, k, f) = (self.etcd, self.kube, self.fleet);
         let mut no_color = false;
         let mut sampling = |s: SamplingFlags| {
             no_color = s.no_color;
@@ -102,6 +128,24 @@ impl Cli {
             Command::Config(ConfigCommand::Forget { all }) => {
                 Run::Config(MemoryAction::Forget { all })
             }
+        };
+        let fleet_contexts = if f.all_contexts {
+            Some(Contexts::All)
+        } else if !f.contexts.is_empty() {
+            Some(Contexts::Named(f.contexts))
+        } else {
+            None
+        };
+        let command = match fleet_contexts {
+            Some(contexts) => Run::Fleet {
+                fleet: Fleet {
+                    contexts,
+                    parallel: usize::from(f.parallel),
+                    cluster_timeout: f.cluster_timeout,
+                },
+                command: Box::new(command),
+            },
+            None => command,
         };
         let options = Options {
             endpoints: e.endpoints,

@@ -1,8 +1,9 @@
 //! compare and doctor on real faults: frozen and killed members, elections, NOSPACE.
 
 mod common;
+use common::process::Running;
 use common::{Lab, Options, assert_clean_stderr, run};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 /// Quick timeouts so that a sample with a frozen member does not stall the run.
@@ -151,17 +152,24 @@ fn a_frozen_follower_is_unreachable_then_the_finding_clears() {
 fn freezing_the_leader_shows_the_election() {
     let mut lab = Lab::start(3);
     let leader = leader_index(&lab);
-    let child = plugin(&lab)
-        .args(["compare", "--samples=6", "--interval=1s", "-w", "json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1300));
+    // --watch prints one JSON report per sample, so the leader is frozen right after the
+    // first sample is out (not after a guessed sleep); the sixth report is the run over six
+    // samples that `--samples=6` would print.
+    let mut child =
+        Running::start(plugin(&lab).args(["compare", "--watch", "--interval=1s", "-w", "json"]));
+    child.wait_for_line(|_| true);
     lab.freeze(leader);
-    let out = child.wait_with_output().unwrap();
+    let mut reports = 1;
+    let text = loop {
+        let line = child.wait_for_line(|_| true);
+        reports += 1;
+        if reports == 6 {
+            break line;
+        }
+    };
+    child.signal(libc::SIGINT);
+    let _ = child.finish();
     lab.thaw(leader);
-    let text = String::from_utf8_lossy(&out.stdout);
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     let f = findings(&text);
     assert!(
@@ -220,16 +228,14 @@ fn nospace_is_a_critical_alarm_and_unhealthy_for_35() {
 #[test]
 fn watch_appends_when_piped_and_ctrl_c_ends_it_cleanly() {
     let lab = Lab::start(1);
-    let child = plugin(&lab)
-        .args(["compare", "--watch", "--interval=300ms", "--no-color"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let out = child.wait_with_output().unwrap();
+    let mut child =
+        Running::start(plugin(&lab).args(["compare", "--watch", "--interval=300ms", "--no-color"]));
+    // Interrupted once three samples are out, as a user would after reading a few.
+    for _ in 0..3 {
+        child.wait_for_line(|l| l.starts_with("sample "));
+    }
+    child.signal(libc::SIGINT);
+    let (out, _) = child.finish();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),

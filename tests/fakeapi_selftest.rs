@@ -4,7 +4,7 @@
 mod common;
 
 use common::fakeapi::{FakeApi, FakeApiConfig, mirror_pod, node, rewrite_addresses};
-use common::{Lab, run};
+use common::{Lab, run, run_with_stdin};
 use k8s_openapi::api::core::v1::Pod;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -735,26 +735,13 @@ fn kubectl_exec_passes_stdin_and_exit_codes() {
         ..Default::default()
     });
     let k = Kubectl::new(&api, TOKEN);
-    let mut c = k.cmd();
-    c.args(["exec", "-i", "-n", NS, "etcd-cp-1", "--", "cat"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = c.spawn().expect("kubectl");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"through stdin\n")
-        .expect("write");
-    let out = child.wait_with_output().expect("kubectl exec -i");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (out, err, code, _) = run_with_stdin(
+        k.cmd()
+            .args(["exec", "-i", "-n", NS, "etcd-cp-1", "--", "cat"]),
+        b"through stdin\n",
     );
-    assert_eq!(out.stdout, b"through stdin\n");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "through stdin\n");
 
     let (out, err, code, _) = run(k.cmd().args([
         "exec",

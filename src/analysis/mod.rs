@@ -4,6 +4,7 @@
 //! constructed samples; `commands/compare.rs` and `commands/doctor.rs` collect and print.
 
 pub mod findings;
+pub mod fleet;
 
 use crate::etcd::{Alarm, Status};
 use std::time::Duration;

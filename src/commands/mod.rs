@@ -6,6 +6,7 @@ pub mod alarms;
 pub mod compare;
 pub mod doctor;
 pub mod endpoints;
+pub mod fleet;
 pub mod hashkv;
 pub mod health;
 pub mod members;
@@ -43,6 +44,11 @@ pub enum Command {
     Version,
     /// `config view` / `config forget`: the credentials memory; no member is contacted.
     Config(memory::Action),
+    /// Status, health or doctor across clusters (`--all-contexts`, `--contexts`).
+    Fleet {
+        fleet: fleet::Fleet,
+        command: Box<Command>,
+    },
 }
 
 /// How a command that ran to the end went. Errors that stop a command are [`Error`]s.
@@ -63,6 +69,9 @@ pub async fn run(
 ) -> Result<Outcome, Error> {
     if let Command::Version = command {
         return version::run(io);
+    }
+    if let Command::Fleet { fleet, command } = command {
+        return fleet::run(fleet, *command, options, io).await;
     }
     if let Command::Config(action) = &command {
         return memory::run(action, &options, io).await;
@@ -95,5 +104,7 @@ pub async fn run(
         // Answered above, before any member was resolved.
         Command::Version => version::run(io),
         Command::Config(_) => unreachable!("answered above"),
+        // Answered above too: each cluster resolves its own context.
+        Command::Fleet { fleet, command } => fleet::run(fleet, *command, options, io).await,
     }
 }

@@ -3,6 +3,7 @@
 //! tests print into memory.
 
 pub mod alarms;
+pub mod fleet;
 pub mod go;
 pub mod hashkv;
 pub mod health;

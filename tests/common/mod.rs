@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod fakeapi;
+pub mod process;
 
 /// The lab's members as a kubeadm cluster behind the fake API server: mirror pods from the real
 /// kubeadm manifest (addresses rewritten to the members'), nodes, port-forward targets, and the
@@ -118,6 +119,10 @@ pub struct Lab {
     pub members: Vec<Member>,
     pub pki: Pki,
     opts: Options,
+    /// This lab's entry in the live-log registry that deadline failures print.
+    logs_id: u64,
+    /// Dropped last (declared last): the slot is freed once the members are gone.
+    _permit: process::LabPermit,
 }
 
 fn random_u64() -> u64 {
@@ -199,6 +204,7 @@ impl Lab {
     }
 
     pub fn start_with(n: usize, opts: Options) -> Lab {
+        let permit = process::LabPermit::acquire();
         let dir = tempfile::Builder::new()
             .prefix("etcd-lab-")
             .tempdir()
@@ -291,11 +297,19 @@ impl Lab {
                 frozen: false,
             });
         }
+        let logs_id = process::register_logs(
+            members
+                .iter()
+                .map(|m| (format!("{} ({})", m.name, m.ip), m.log.clone()))
+                .collect(),
+        );
         let lab = Lab {
             dir,
             members,
             pki,
             opts,
+            logs_id,
+            _permit: permit,
         };
         lab.wait_ready(Duration::from_secs(30));
         lab
@@ -380,11 +394,10 @@ impl Lab {
         let mut last = String::new();
         let mut stable = 0;
         while start.elapsed() < limit {
-            let out = self
-                .etcdctl()
-                .args(["endpoint", "status", "-w", "json"])
-                .output()
-                .expect("run etcdctl");
+            let (out, _) = process::output_within(
+                self.etcdctl().args(["endpoint", "status", "-w", "json"]),
+                Duration::from_secs(15),
+            );
             let text = String::from_utf8_lossy(&out.stdout).to_string();
             if out.status.success() && text.matches("raftIndex").count() == self.members.len() {
                 let leaders = text.matches("\"leader\":").count();
@@ -430,10 +443,8 @@ impl Lab {
 
     pub fn dump_logs(&self) {
         for m in &self.members {
-            let log = std::fs::read_to_string(&m.log).unwrap_or_default();
-            let tail: Vec<&str> = log.lines().rev().take(8).collect();
             eprintln!("---- {} ({}) log tail ----", m.name, m.ip);
-            for l in tail.iter().rev() {
+            for l in process::log_tail(&m.log, 12) {
                 eprintln!("{l}");
             }
         }
@@ -451,6 +462,7 @@ impl Drop for Lab {
             }
             self.kill(i);
         }
+        process::unregister_logs(self.logs_id);
     }
 }
 
@@ -472,19 +484,31 @@ pub fn bare_plugin() -> Command {
     c
 }
 
-/// Runs a command to completion, returning (stdout, stderr, exit code, wall time).
+/// Runs a command to completion within `process::DEADLINE`, returning (stdout, stderr, exit
+/// code, wall time). Past the deadline the command is killed and the test fails.
 pub fn run(c: &mut Command) -> (String, String, i32, Duration) {
-    let start = Instant::now();
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = c.output().expect("run command");
+    run_within(c, process::DEADLINE)
+}
+
+/// `run` with its own deadline.
+pub fn run_within(c: &mut Command, limit: Duration) -> (String, String, i32, Duration) {
+    let (out, took) = process::output_within(c, limit);
+    texts(out, took)
+}
+
+/// `run` with `stdin` written to the command's standard input.
+pub fn run_with_stdin(c: &mut Command, stdin: &[u8]) -> (String, String, i32, Duration) {
+    let (out, took) =
+        process::Running::start_within(c, process::DEADLINE, Some(stdin.to_vec())).finish();
+    texts(out, took)
+}
+
+fn texts(o: Output, took: Duration) -> (String, String, i32, Duration) {
     (
-        String::from_utf8_lossy(&stdout).into_owned(),
-        String::from_utf8_lossy(&stderr).into_owned(),
-        status.code().unwrap_or(-1),
-        start.elapsed(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+        o.status.code().unwrap_or(-1),
+        took,
     )
 }
 
