@@ -39,8 +39,10 @@ fingerprint), as references only (secret names, file paths), in $KUBECTL_ETCD_CO
 
 Exit status: 0 ok, 1 a member failed or the cluster is unhealthy, 3 kubeconfig or context \
 problem, 4 unsupported output format, 5 no etcd members found, 6 API server unreachable, \
-7 unauthorized, 8 forbidden, 128 bad arguments or unusable certificate files; doctor: 1 warning, \
-2 critical.";
+7 unauthorized, 8 forbidden, 9 this machine cannot see the etcd cluster (doctor and compare: \
+no member answered and every cause is on this side such as TLS or refused connections or \
+credentials or RBAC; no verdict on the cluster), 128 bad arguments or unusable certificate files, \
+130 interrupted (Ctrl-C); doctor: 1 warning, 2 critical.";
 
 #[derive(Debug, Parser)]
 #[command(

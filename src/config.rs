@@ -226,6 +226,30 @@ pub fn default_path() -> Option<PathBuf> {
         .or_else(|| dirs::config_dir().map(|d| d.join("kubectl-etcd").join("contexts.yaml")))
 }
 
+/// Credentials to remember once the run has shown that they work: given credentials are only
+/// written after members answered with them, never before.
+#[derive(Clone, Debug)]
+pub struct Pending {
+    pub memory: Memory,
+    pub id: ClusterId,
+    pub context: String,
+    pub credentials: ContextCredentials,
+}
+
+impl Pending {
+    /// Writes the entry; returns what to tell the user (failing to write only loses the
+    /// convenience).
+    pub fn commit(&self) -> Vec<String> {
+        match self
+            .memory
+            .remember(&self.id, &self.context, &self.credentials)
+        {
+            Ok(notes) => notes.iter().map(ToString::to_string).collect(),
+            Err(n) => vec![n.to_string()],
+        }
+    }
+}
+
 /// What [`Memory::recall`] found.
 #[derive(Debug, Default)]
 pub struct Recalled {

@@ -26,6 +26,12 @@ pub enum Error {
     Api(#[from] ApiError),
     #[error("{0}")]
     NoMembers(String),
+    /// doctor/compare: no member answered and every cause is on this side; no verdict.
+    #[error("{0}")]
+    CannotSee(crate::visibility::CannotSee),
+    /// Ctrl-C before there was anything to show.
+    #[error("interrupted")]
+    Interrupted,
 }
 
 impl From<DiscoverError> for Error {

@@ -21,6 +21,7 @@ mod etcd;
 mod kubeconfig;
 mod output;
 mod route;
+mod visibility;
 
 use analysis::Severity;
 use apiserver::ApiError;
@@ -42,7 +43,11 @@ mod exit {
     pub const API_UNREACHABLE: i32 = 6;
     pub const UNAUTHORIZED: i32 = 7;
     pub const FORBIDDEN: i32 = 8;
+    /// doctor/compare: this machine cannot see the cluster (causes on this side); no verdict.
+    pub const CANNOT_SEE: i32 = 9;
     pub const BAD_ARGS: i32 = 128;
+    /// Ctrl-C, as shells report a process ended by SIGINT.
+    pub const INTERRUPTED: i32 = 130;
 }
 
 fn main() {
@@ -108,6 +113,8 @@ fn exit_code(result: &Result<Outcome, Error>) -> i32 {
         Err(Error::BadArgs(_) | Error::Credentials(_)) => exit::BAD_ARGS,
         Err(Error::Unsupported(_)) => exit::BAD_FEATURE,
         Err(Error::NoMembers(_)) => exit::NO_MEMBERS,
+        Err(Error::CannotSee(_)) => exit::CANNOT_SEE,
+        Err(Error::Interrupted) => exit::INTERRUPTED,
         Err(Error::Api(a)) => match a {
             ApiError::Config(_) | ApiError::Plugin(_) => exit::KUBECONFIG,
             ApiError::Unreachable { .. } => exit::API_UNREACHABLE,
@@ -196,6 +203,13 @@ mod tests {
             ),
             (api(forbidden), "forbidden"),
             (Err(Error::BadArgs(String::new())), "bad arguments"),
+            (
+                Err(Error::CannotSee(crate::visibility::CannotSee {
+                    members: Vec::new(),
+                })),
+                "this machine cannot see the etcd cluster",
+            ),
+            (Err(Error::Interrupted), "interrupted"),
         ];
         let mut seen = std::collections::BTreeSet::new();
         for (result, words) in &cases {

@@ -72,7 +72,12 @@ pub async fn run(
         }
     }
     if samples.is_empty() {
-        return Ok(Outcome::Done);
+        // Ctrl-C before the first sample: nothing was shown.
+        return Err(Error::Interrupted);
+    }
+    // No verdict without evidence from the cluster.
+    if let Some(cannot) = crate::visibility::from_samples(&samples) {
+        return Err(Error::CannotSee(cannot));
     }
     if !s.watch {
         let findings = analyze(&samples, t);

@@ -27,6 +27,10 @@ pub async fn run(
         }
         samples.push(sampler.sample(i == 0).await);
     }
+    // No verdict without evidence from the cluster.
+    if let Some(cannot) = crate::visibility::from_samples(&samples) {
+        return Err(Error::CannotSee(cannot));
+    }
     let findings = analyze(&samples, t);
     let worst = findings
         .iter()

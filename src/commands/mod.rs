@@ -86,7 +86,7 @@ pub async fn run(
     for w in &ctx.warnings {
         writeln!(io.err, "Warning: {w}")?;
     }
-    match command {
+    let result = match command {
         Command::Status => status::run(&ctx, io).await,
         Command::Health => health::run(&ctx, io).await,
         Command::Members => members::run(&ctx, io).await,
@@ -106,5 +106,16 @@ pub async fn run(
         Command::Config(_) => unreachable!("answered above"),
         // Answered above too: each cluster resolves its own context.
         Command::Fleet { fleet, command } => fleet::run(fleet, *command, options, io).await,
+    };
+    // Given credentials are remembered only once every member answered with them.
+    let worked = matches!(
+        result,
+        Ok(Outcome::Done | Outcome::Verdict(Severity::Ok | Severity::Warning))
+    );
+    if let Some(p) = ctx.pending_memory.as_ref().filter(|_| worked) {
+        for w in p.commit() {
+            writeln!(io.err, "Warning: {w}")?;
+        }
     }
+    result
 }

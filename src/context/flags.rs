@@ -61,6 +61,7 @@ pub(super) fn resolve(o: &Options) -> Result<Members, ContextError> {
         },
         found_by: FoundBy::Endpoints,
         warnings: Vec::new(),
+        pending_memory: None,
         credentials: tls_flags.then(|| "--cacert/--cert/--key flags".to_string()),
     })
 }

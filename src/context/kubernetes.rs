@@ -55,15 +55,18 @@ pub(super) async fn resolve(o: &Options) -> Result<Members, ContextError> {
     let targets = found
         .members
         .iter()
-        .map(|m| target(m, &api, o.via, creds.is_some()))
+        .map(|m| target(m, &api, o.via, creds.is_some(), given))
         .collect();
-    if let (Some(r), Some(m)) = (resolved.remember, &memory) {
-        // Failing to write only loses the convenience; say so.
-        match m.remember(&api.cluster_id, &api.context, &r) {
-            Ok(notes) => warnings.extend(notes.iter().map(ToString::to_string)),
-            Err(n) => warnings.push(n.to_string()),
-        }
-    }
+    // Written by the command's caller once members answered with them (never what failed).
+    let pending_memory = match (resolved.remember, memory) {
+        (Some(credentials), Some(memory)) => Some(config::Pending {
+            memory,
+            id: api.cluster_id.clone(),
+            context: api.context.clone(),
+            credentials,
+        }),
+        _ => None,
+    };
     Ok(Members {
         cluster: Cluster {
             targets,
@@ -75,11 +78,14 @@ pub(super) async fn resolve(o: &Options) -> Result<Members, ContextError> {
         found_by: FoundBy::Kubernetes(found.source),
         credentials: creds.map(|c| c.source),
         warnings,
+        pending_memory,
     })
 }
 
 /// One member's target: the planned route (and fallback) with the API client attached.
-fn target(m: &Member, api: &Api, via: Via, have_creds: bool) -> Target {
+/// `given`: credentials were given explicitly; they are then the only ones used (no quiet
+/// fallback to exec when members refuse them: the refusal is the answer the user needs).
+fn target(m: &Member, api: &Api, via: Via, have_creds: bool, given: bool) -> Target {
     let plan = route::plan(
         via,
         Reach {
@@ -97,6 +103,7 @@ fn target(m: &Member, api: &Api, via: Via, have_creds: bool) -> Target {
         route,
         fallback: plan
             .fallback
+            .filter(|_| !given)
             .map(|kind| Route::for_member(kind, m, &api.client)),
         pod: m
             .pod

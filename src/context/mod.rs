@@ -66,6 +66,8 @@ pub struct Context {
     pub credentials: Option<String>,
     /// One-line warnings to print before the command's output (the credentials memory's).
     pub warnings: Vec<String>,
+    /// Given credentials to remember if the command shows they work.
+    pub pending_memory: Option<crate::config::Pending>,
 }
 
 impl Context {
@@ -175,6 +177,7 @@ pub async fn resolve(o: &Options) -> Result<Context, ContextError> {
         found_by: resolved.found_by,
         credentials: resolved.credentials,
         warnings: resolved.warnings,
+        pending_memory: resolved.pending_memory,
     };
     if o.cluster {
         expand_from_member_list(&mut ctx.cluster).await?;
@@ -188,6 +191,7 @@ struct Members {
     found_by: FoundBy,
     credentials: Option<String>,
     warnings: Vec<String>,
+    pending_memory: Option<crate::config::Pending>,
 }
 
 /// `--cluster`: ask for the member list, then talk to every member's client URLs instead.
