@@ -161,7 +161,7 @@ impl Cli {
             },
             insecure_skip_tls_verify: e.insecure_skip_tls_verify,
             insecure_transport: e.insecure_transport,
-            dial_timeout: e.dial_timeout,
+            dial_timeout: no_limit_if_zero(e.dial_timeout),
             command_timeout: e.command_timeout,
             write_out: e.write_out,
             hex: e.hex,
@@ -336,6 +336,33 @@ pub struct KubeFlags {
     pub ca_secret: Option<String>,
 }
 
+/// What `kubectl etcd` with no command prints: the usage line and each command with its
+/// one-line description.
+pub fn short_usage() -> String {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let mut out = String::from("Usage: kubectl etcd [FLAGS] <COMMAND>\n\nCommands:\n");
+    let subs: Vec<_> = cmd.get_subcommands().filter(|s| !s.is_hide_set()).collect();
+    let width = subs.iter().map(|s| s.get_name().len()).max().unwrap_or(0);
+    for s in subs {
+        let about = s.get_about().map(|a| a.to_string()).unwrap_or_default();
+        let first = about.lines().next().unwrap_or("");
+        out.push_str(&format!("  {:width$}  {first}\n", s.get_name()));
+    }
+    out.push_str("\nSee 'kubectl etcd --help' for the flags and exit statuses.\n");
+    out
+}
+
+/// etcdctl's `--dial-timeout 0` means no limit. Every wait here stays bounded, so "no limit" is
+/// a day: longer than anyone waits for a dial, and no arithmetic on it overflows.
+fn no_limit_if_zero(d: Duration) -> Duration {
+    if d.is_zero() {
+        Duration::from_secs(24 * 3600)
+    } else {
+        d
+    }
+}
+
 /// kubectl's --request-timeout: a Go duration, or a bare number of seconds.
 fn request_timeout(s: &str) -> Result<Duration, String> {
     match s.parse::<u64>() {
@@ -388,7 +415,7 @@ pub struct EtcdFlags {
     )]
     pub insecure_transport: bool,
 
-    /// Time to open a connection to a member (Go syntax: 500ms, 2s, 1m)
+    /// Time to open a connection to a member (Go syntax: 500ms, 2s, 1m; 0: no limit, as etcdctl)
     #[arg(long, global = true, env = "ETCDCTL_DIAL_TIMEOUT", default_value = "2s", value_parser = duration::parse, value_name = "DURATION")]
     pub dial_timeout: Duration,
 

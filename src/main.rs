@@ -62,11 +62,33 @@ fn run() -> i32 {
             let _ = e.print();
             return exit::OK;
         }
+        Err(e)
+            if matches!(
+                e.kind(),
+                clap::error::ErrorKind::MissingSubcommand
+                    | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) =>
+        {
+            eprint!("{}", cli::short_usage());
+            return exit::BAD_ARGS;
+        }
         Err(e) => {
+            // Unknown flags and bad values are argument errors, as --help says (etcdctl's 128).
             eprintln!("Error: {} (see 'kubectl etcd --help')", clap_message(&e));
-            return exit::ERROR;
+            return exit::BAD_ARGS;
         }
     };
+    // etcd's own user/password authentication is not supported: say so rather than ignore it
+    // (kubectl's --user is the kubeconfig user, so etcdctl's --user cannot exist here).
+    if let Some(var) = ["ETCDCTL_USER", "ETCDCTL_PASSWORD"]
+        .into_iter()
+        .find(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
+    {
+        eprintln!(
+            "Error: {var} is set, but etcd user/password authentication is not supported: kubectl-etcd authenticates with client certificates (--cert/--key, --cert-secret, --ca-secret) or runs etcdctl in the etcd pod (--via exec); unset {var}"
+        );
+        return exit::BAD_ARGS;
+    }
     let (options, command) = cli.into_parts();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -111,3 +111,49 @@ fn refused_explicit_credentials_are_an_error_and_not_remembered() {
         "{saved}"
     );
 }
+
+#[test]
+fn exit_codes_for_arguments_no_command_and_etcd_user_auth() {
+    // No command: a short usage with the command list, 128.
+    let (out, err, code, _) = run(&mut bare_plugin());
+    assert_eq!((code, out.as_str()), (128, ""), "{err}");
+    assert!(
+        err.starts_with("Usage: kubectl etcd [FLAGS] <COMMAND>"),
+        "{err}"
+    );
+    for c in ["status", "doctor", "compare", "config"] {
+        assert!(err.contains(&format!("\n  {c} ")), "{c}: {err}");
+    }
+    // Unknown flags and bad values: 128, one line.
+    for args in [
+        &["--bogus", "status"][..],
+        &["--dial-timeout=2", "status"][..],
+    ] {
+        let (_, err, code, _) = run(bare_plugin().args(args));
+        assert_eq!(code, 128, "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    // etcd user authentication is refused with a clear line, not silently ignored.
+    let (_, err, code, _) = run(bare_plugin()
+        .env("ETCDCTL_USER", "root:PLANTED-pass-123")
+        .args(["--endpoints=https://127.0.0.1:2379", "status"]));
+    assert_eq!(code, 128, "{err}");
+    assert!(
+        err.starts_with(
+            "Error: ETCDCTL_USER is set, but etcd user/password authentication is not supported"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("PLANTED"), "{err}");
+}
+
+#[test]
+fn dial_timeout_zero_means_no_limit_as_etcdctl() {
+    let lab = Lab::start(1);
+    let (out, err, code, _) =
+        run(lab
+            .plugin()
+            .args(["--dial-timeout=0", "status", "-w", "simple"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+}
