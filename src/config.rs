@@ -511,6 +511,12 @@ fn read(path: &Path) -> Result<MemoryFile, ReadError> {
     })
 }
 
+/// The memory file's parser on text, for the fuzz tests.
+#[cfg(test)]
+pub fn parse_for_fuzz(text: &str) -> bool {
+    serde_saphyr::from_str::<MemoryFile>(text).is_ok()
+}
+
 /// Writes a private temporary file next to `path`, syncs it, and renames it over `path`.
 fn write_atomically(path: &Path, file: &MemoryFile) -> io::Result<()> {
     let text = serde_saphyr::to_string(file).map_err(io::Error::other)?;

@@ -19,9 +19,13 @@ mod endpoint;
 mod error;
 mod etcd;
 mod kubeconfig;
+mod names;
 mod output;
 mod route;
 mod visibility;
+
+#[cfg(test)]
+mod fuzz;
 
 use analysis::Severity;
 use apiserver::ApiError;

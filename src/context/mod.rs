@@ -163,6 +163,9 @@ pub fn format(o: &Options) -> Result<Option<Format>, ContextError> {
 /// Resolves the run: members, credentials, routes, output settings; then `--cluster`.
 pub async fn resolve(o: &Options) -> Result<Context, ContextError> {
     let format = format(o)?;
+    if let Some(ns) = &o.namespace {
+        crate::names::check_label("-n/--namespace", ns).map_err(ContextError::BadArgs)?;
+    }
     let resolved = if !o.endpoints.is_empty() {
         flags::resolve(o)?
     } else {

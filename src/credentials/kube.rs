@@ -28,6 +28,10 @@ pub enum KubeCredentialsError {
 pub fn split_ref(flag: &str, s: &str) -> Result<(String, String), KubeCredentialsError> {
     match s.split_once('/') {
         Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => {
+            // Checked before they go into the request's path.
+            crate::names::check_label(&format!("{flag} namespace"), ns)
+                .and_then(|()| crate::names::check_subdomain(&format!("{flag} name"), name))
+                .map_err(KubeCredentialsError::Bad)?;
             Ok((ns.into(), name.into()))
         }
         _ => Err(KubeCredentialsError::Bad(format!(

@@ -198,6 +198,12 @@ fn parse(out: &[u8]) -> Result<ExecResult, String> {
     })
 }
 
+/// [`parse`] for the fuzz tests: whether it accepted the output.
+#[cfg(test)]
+pub fn parse_for_fuzz(out: &[u8]) -> bool {
+    parse(out).is_ok()
+}
+
 /// `: ` and the last few lines of stderr, masked; empty when there is nothing to show.
 fn tail(err: &[u8]) -> String {
     let text = String::from_utf8_lossy(err);
