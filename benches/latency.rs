@@ -58,20 +58,22 @@ fn main() {
         ),
     ];
     println!(
-        "| case | median, no delay | median, {} ms round trip | round trips | API requests |",
+        "| case | median, no delay | median, {} ms round trip | round trips | API requests | API connections |",
         DELAY.as_millis() * 2
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|");
     for (name, argv) in &cases {
         delay_ms.store(0, Ordering::SeqCst);
         let (base, _) = median_wall(argv);
         delay_ms.store(DELAY.as_millis() as u64, Ordering::SeqCst);
         let before = api.stats().requests;
+        let conns_before = proxy.connections.load(Ordering::SeqCst);
         let (slow, runs) = median_wall(argv);
         let requests = (api.stats().requests - before) as f64 / runs as f64;
+        let conns = (proxy.connections.load(Ordering::SeqCst) - conns_before) as f64 / runs as f64;
         let trips = (slow - base).as_secs_f64() / (2.0 * DELAY.as_secs_f64());
         println!(
-            "| {name} | {:.0} ms | {:.0} ms | {trips:.1} | {requests:.1} |",
+            "| {name} | {:.0} ms | {:.0} ms | {trips:.1} | {requests:.1} | {conns:.1} |",
             base.as_secs_f64() * 1000.0,
             slow.as_secs_f64() * 1000.0
         );
@@ -161,6 +163,8 @@ fn run_once(argv: &[String]) -> Duration {
 /// in order, each way: latency without a bandwidth limit.
 struct DelayProxy {
     addr: std::net::SocketAddr,
+    /// Connections accepted so far (each a TCP and a TLS handshake for the client).
+    connections: Arc<AtomicU64>,
     _thread: std::thread::JoinHandle<()>,
 }
 
@@ -171,6 +175,8 @@ impl DelayProxy {
             std::net::TcpListener::bind((upstream.ip(), 0)).expect("bind the delay proxy");
         listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().expect("addr");
+        let connections = Arc::new(AtomicU64::new(0));
+        let counter = connections.clone();
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -180,6 +186,7 @@ impl DelayProxy {
             rt.block_on(async move {
                 let listener = TcpListener::from_std(listener).expect("listener");
                 while let Ok((down, _)) = listener.accept().await {
+                    counter.fetch_add(1, Ordering::SeqCst);
                     let delay_ms = delay_ms.clone();
                     tokio::spawn(async move {
                         let Ok(up) = TcpStream::connect(upstream).await else {
@@ -205,6 +212,7 @@ impl DelayProxy {
         });
         DelayProxy {
             addr,
+            connections,
             _thread: thread,
         }
     }

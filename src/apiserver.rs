@@ -197,6 +197,22 @@ async fn connect_with(f: &ConnectOptions, mut loaded: kubeconfig::Loaded) -> Res
 }
 
 impl Api {
+    /// Opens `n` more connections to the API server in the background, each with a `GET
+    /// /version` (which every user may read), while the caller's own request is in flight.
+    ///
+    /// Every port-forward and exec upgrades an HTTP/1.1 connection of its own; started after
+    /// discovery, each would first pay a TCP and a TLS handshake (two round trips to a distant
+    /// API server). Warmed now, they wait idle in the client's pool and the upgrades take them.
+    /// A failure here costs nothing: the upgrade then opens its connection as before.
+    pub fn warm_up(&self, n: usize) {
+        for _ in 0..n {
+            let client = self.client.clone();
+            tokio::spawn(async move {
+                let _ = client.apiserver_version().await;
+            });
+        }
+    }
+
     /// Words a kube error for the user: which verb on which resource is missing, and what
     /// avoids it.
     pub fn explain(
@@ -207,51 +223,72 @@ impl Api {
         namespace: &str,
         hint: &str,
     ) -> ApiError {
-        match e {
-            kube::Error::Api(s) if s.code == 401 => ApiError::Unauthorized {
+        match classify(&e) {
+            Class::Unauthorized => ApiError::Unauthorized {
                 server: self.server.clone(),
                 context: self.context.clone(),
             },
-            kube::Error::Api(s) if s.code == 403 => ApiError::Forbidden {
-                message: s.message.clone(),
+            Class::Forbidden => ApiError::Forbidden {
+                message: message(&e),
                 verb: verb.to_string(),
                 resource: resource.to_string(),
                 namespace: namespace.to_string(),
                 hint: hint.to_string(),
             },
-            kube::Error::Api(s) => ApiError::Other(format!(
-                "{verb} {resource} in {namespace}: {} ({})",
-                s.message, s.code
-            )),
-            kube::Error::HyperError(_) | kube::Error::Service(_) => ApiError::Unreachable {
+            Class::Unreachable => ApiError::Unreachable {
                 server: self.server.clone(),
                 reason: root(&e),
             },
-            kube::Error::Auth(_) => ApiError::Unauthorized {
-                server: self.server.clone(),
-                context: self.context.clone(),
-            },
-            other => {
-                let text = root(&other);
-                if text.contains("401") || text.contains("Unauthorized") {
-                    return ApiError::Unauthorized {
-                        server: self.server.clone(),
-                        context: self.context.clone(),
-                    };
-                }
-                if text.contains("403") || text.contains("Forbidden") || text.contains("forbidden")
-                {
-                    return ApiError::Forbidden {
-                        message: text,
-                        verb: verb.to_string(),
-                        resource: resource.to_string(),
-                        namespace: namespace.to_string(),
-                        hint: hint.to_string(),
-                    };
-                }
-                ApiError::Other(format!("{verb} {resource} in {namespace}: {text}"))
+            Class::Status(code) => ApiError::Other(format!(
+                "{verb} {resource} in {namespace}: {} ({code})",
+                message(&e)
+            )),
+            Class::Other => {
+                ApiError::Other(format!("{verb} {resource} in {namespace}: {}", root(&e)))
             }
         }
+    }
+}
+
+/// What kind of failure a kube error is, by its HTTP status code (or its type when the request
+/// never got an answer); never by its text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    /// 401, or the client could not authenticate at all.
+    Unauthorized,
+    /// 403: RBAC.
+    Forbidden,
+    /// No answer: connection, TLS or timeout below HTTP.
+    Unreachable,
+    /// Another HTTP status from the API server.
+    Status(u16),
+    Other,
+}
+
+pub fn classify(e: &kube::Error) -> Class {
+    let by_code = |code: u16| match code {
+        401 => Class::Unauthorized,
+        403 => Class::Forbidden,
+        c => Class::Status(c),
+    };
+    match e {
+        kube::Error::Api(s) => by_code(s.code),
+        // A WebSocket upgrade (exec, port-forward) refused with a status that carried no
+        // `Status` body.
+        kube::Error::UpgradeConnection(kube::client::UpgradeConnectionError::ProtocolSwitch(
+            code,
+        )) => by_code(code.as_u16()),
+        kube::Error::HyperError(_) | kube::Error::Service(_) => Class::Unreachable,
+        kube::Error::Auth(_) => Class::Unauthorized,
+        _ => Class::Other,
+    }
+}
+
+/// The API server's own message for a status error, else the innermost cause.
+fn message(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) => s.message.clone(),
+        other => root(other),
     }
 }
 
@@ -272,5 +309,32 @@ pub fn root(e: &(dyn std::error::Error + 'static)) -> String {
     match c.next() {
         Some(f) => f.to_lowercase().chain(c).collect(),
         None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::core::Status;
+
+    fn status(code: u16, message: &str) -> kube::Error {
+        kube::Error::Api(Status::failure(message, "").with_code(code).boxed())
+    }
+
+    #[test]
+    fn classifies_by_status_code_not_by_text() {
+        assert_eq!(classify(&status(401, "")), Class::Unauthorized);
+        assert_eq!(classify(&status(403, "")), Class::Forbidden);
+        // The words do not matter: a 404 that says "forbidden" is a 404.
+        assert_eq!(classify(&status(404, "forbidden 403")), Class::Status(404));
+        let upgrade = |code| {
+            kube::Error::UpgradeConnection(kube::client::UpgradeConnectionError::ProtocolSwitch(
+                // tonic re-exports the `http` crate kube uses.
+                tonic::codegen::http::StatusCode::from_u16(code).unwrap(),
+            ))
+        };
+        assert_eq!(classify(&upgrade(403)), Class::Forbidden);
+        assert_eq!(classify(&upgrade(401)), Class::Unauthorized);
+        assert_eq!(classify(&kube::Error::TlsRequired), Class::Other);
     }
 }

@@ -42,7 +42,7 @@ problem, 4 unsupported output format, 5 no etcd members found, 6 API server unre
 7 unauthorized, 8 forbidden, 9 this machine cannot see the etcd cluster (doctor and compare: \
 no member answered and every cause is on this side such as TLS or refused connections or \
 credentials or RBAC; no verdict on the cluster), 128 bad arguments or unusable certificate files, \
-130 interrupted (Ctrl-C); doctor: 1 warning, 2 critical.";
+130 interrupted (Ctrl-C; snapshot save leaves no file); doctor: 1 warning, 2 critical.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -52,7 +52,8 @@ credentials or RBAC; no verdict on the cluster), 128 bad arguments or unusable c
     about = ABOUT,
     long_about = LONG_ABOUT,
     propagate_version = true,
-    disable_help_subcommand = true
+    disable_help_subcommand = true,
+    help_template = HELP_TEMPLATE
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -130,6 +131,22 @@ impl Cli {
             Command::Config(ConfigCommand::Forget { all }) => {
                 Run::Config(MemoryAction::Forget { all })
             }
+            Command::Snapshot {
+                action:
+                    SnapshotCommand::Save {
+                        file,
+                        member,
+                        timeout,
+                    },
+            } => Run::SnapshotSave {
+                file,
+                member,
+                timeout,
+            },
+            Command::Snapshot {
+                action: SnapshotCommand::Status { file },
+            } => Run::SnapshotStatus { file },
+            Command::Defrag(f) => Run::Defrag(f.args()),
         };
         let fleet_contexts = if f.all_contexts {
             Some(Contexts::All)
@@ -149,47 +166,51 @@ impl Cli {
             },
             None => command,
         };
-        let options = Options {
-            endpoints: e.endpoints,
-            credentials: ContextCredentials {
-                cert_secret: k.cert_secret,
-                ca_configmap: k.ca_configmap,
-                ca_secret: k.ca_secret,
-                cacert: e.cacert,
-                cert: e.cert,
-                key: e.key,
-            },
-            insecure_skip_tls_verify: e.insecure_skip_tls_verify,
-            insecure_transport: e.insecure_transport,
-            dial_timeout: no_limit_if_zero(e.dial_timeout),
-            command_timeout: e.command_timeout,
-            write_out: e.write_out,
-            hex: e.hex,
-            cluster: e.cluster,
-            etcdctl_compat: e.etcdctl_compat,
-            no_color,
-            kube: ConnectOptions {
-                kubeconfig: k.kubeconfig,
-                context: k.context,
-                cluster: k.kube_cluster,
-                user: k.user,
-                server: k.server,
-                token: k.token,
-                as_user: k.as_user,
-                as_groups: k.as_group,
-                insecure_skip_tls_verify: k.kube_insecure_skip_tls_verify,
-                request_timeout: k.request_timeout,
-            },
-            namespace: k.namespace,
-            selector: k.selector,
-            via: match k.via {
-                Via::Auto => route::Via::Auto,
-                Via::Direct => route::Via::Direct,
-                Via::PortForward => route::Via::PortForward,
-                Via::Exec => route::Via::Exec,
-            },
-        };
-        (options, command)
+        (options(e, k, no_color), command)
+    }
+}
+
+/// etcdctl's and kubectl's flags as the context stage's plain options.
+fn options(e: EtcdFlags, k: KubeFlags, no_color: bool) -> Options {
+    Options {
+        endpoints: e.endpoints,
+        credentials: ContextCredentials {
+            cert_secret: k.cert_secret,
+            ca_configmap: k.ca_configmap,
+            ca_secret: k.ca_secret,
+            cacert: e.cacert,
+            cert: e.cert,
+            key: e.key,
+        },
+        insecure_skip_tls_verify: e.insecure_skip_tls_verify,
+        insecure_transport: e.insecure_transport,
+        dial_timeout: no_limit_if_zero(e.dial_timeout),
+        command_timeout: e.command_timeout,
+        write_out: e.write_out,
+        hex: e.hex,
+        cluster: e.cluster,
+        etcdctl_compat: e.etcdctl_compat,
+        no_color,
+        kube: ConnectOptions {
+            kubeconfig: k.kubeconfig,
+            context: k.context,
+            cluster: k.kube_cluster,
+            user: k.user,
+            server: k.server,
+            token: k.token,
+            as_user: k.as_user,
+            as_groups: k.as_group,
+            insecure_skip_tls_verify: k.kube_insecure_skip_tls_verify,
+            request_timeout: k.request_timeout,
+        },
+        namespace: k.namespace,
+        selector: k.selector,
+        via: match k.via {
+            Via::Auto => route::Via::Auto,
+            Via::Direct => route::Via::Direct,
+            Via::PortForward => route::Via::PortForward,
+            Via::Exec => route::Via::Exec,
+        },
     }
 }
 
@@ -234,6 +255,143 @@ pub enum Command {
     /// The credentials memory (KUBECTL_ETCD_CONFIG): list or forget what is remembered
     #[command(subcommand)]
     Config(ConfigCommand),
+    // Listed apart in --help (HELP_TEMPLATE): they copy or change the cluster.
+    /// Save a member's snapshot to a file, or check a snapshot file (etcdutl snapshot status)
+    #[command(hide = true, long_about = SNAPSHOT_ABOUT)]
+    Snapshot {
+        #[command(subcommand)]
+        action: SnapshotCommand,
+    },
+    /// Defragment members one at a time: a plan first, followers first, leader last
+    #[command(hide = true, long_about = DEFRAG_ABOUT)]
+    Defrag(DefragFlags),
+}
+
+/// The root help: clap's default layout, then the commands that copy or change the cluster in
+/// a section of their own (clap cannot group subcommands under headings).
+const HELP_TEMPLATE: &str = "\
+{before-help}{about-with-newline}
+{usage-heading} {usage}
+
+{all-args}
+
+Commands that copy or change the cluster (never run implicitly):
+  snapshot save FILE    Save one member's snapshot to FILE, verified (sha256) before it is renamed
+  snapshot status FILE  etcdutl's snapshot status for FILE, and its sha256 trailer checked
+  defrag                Defragment members one at a time: plan, health checks, leader last
+{after-help}";
+
+const SNAPSHOT_ABOUT: &str = "\
+Save a member's snapshot to a file, or check a snapshot file (etcdutl snapshot status).
+
+save: from one member (--member, else a healthy follower with the highest applied index; the \
+leader only when no follower can serve), direct or through a port-forward. The exec route \
+cannot carry the file out of a distroless etcd pod, so save needs client credentials. Written \
+to FILE.part (mode 0600), checked against the sha256 the member appends, fsynced, then renamed; \
+on any failure, timeout or Ctrl-C no file is left.
+
+status: etcdutl snapshot status, byte for byte (-w simple|table|json|fields; \
+--etcdctl-compat 3.6 for 3.6's layout with VERSION and live keys), after checking the file's \
+sha256 trailer (a mismatch is an error, exit 1). Needs no cluster.
+
+RBAC through Kubernetes: get/list pods in the etcd namespace; create pods/portforward for the \
+port-forward route; get secrets for --cert-secret/--ca-secret.";
+
+const DEFRAG_ABOUT: &str = "\
+Defragment members one at a time. A defrag blocks the member's reads and writes while it \
+rebuilds its file, so: a plan first (members, order, size, in use, free share); every voting \
+member must be healthy (a quorum read; NOSPACE allowed, CORRUPT refuses); followers first, the \
+leader last (or handed over first with --move-leader); learners skipped; after each member the \
+cluster must be healthy again before the next; the first failure stops the run and says what \
+state the cluster is in. Members are chosen by OpenShift's rule (--if-fragmented 0.45 \
+--min-size 100MB) unless --all. Asks on a terminal; --yes for scripts.
+
+RBAC through Kubernetes: as for status (get/list pods; create pods/portforward for the \
+port-forward route). The exec route cannot defragment: give client credentials.";
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// Save one member's snapshot to FILE, verified before it is renamed into place
+    Save {
+        /// Where to write the snapshot
+        file: PathBuf,
+        /// The member to ask: endpoint URL, host, pod or member ID (default: a healthy
+        /// follower with the highest applied index)
+        #[arg(long, value_name = "ENDPOINT|ID")]
+        member: Option<String>,
+        /// Time limit for the whole transfer
+        #[arg(long, default_value = "30m", value_parser = duration::parse, value_name = "DURATION")]
+        timeout: Duration,
+    },
+    /// etcdutl snapshot status for FILE, and its sha256 trailer checked
+    Status {
+        /// A snapshot (or a member's db file)
+        file: PathBuf,
+    },
+}
+
+/// `defrag`'s flags.
+#[derive(Debug, Args)]
+pub struct DefragFlags {
+    /// Show the plan and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Defragment every voting member, however fragmented
+    #[arg(long)]
+    pub all: bool,
+    /// Defragment a member when at least this share of its file is free
+    #[arg(long, default_value_t = 0.45, value_parser = share, value_name = "SHARE")]
+    pub if_fragmented: f64,
+    /// ...and its file is at least this big (e.g. 100MB, 1GiB)
+    #[arg(long, default_value = "100MB", value_parser = crate::defrag::plan::parse_size, value_name = "SIZE")]
+    pub min_size: u64,
+    /// Hand leadership to the most up-to-date healthy follower before the leader's turn
+    #[arg(long)]
+    pub move_leader: bool,
+    /// Do not ask (required when stdin is not a terminal)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Afterwards, clear NOSPACE alarms if every member is below 90% of its quota
+    #[arg(long)]
+    pub disarm: bool,
+    /// Time limit for each member's defragment
+    #[arg(long, default_value = "60s", value_parser = duration::parse, value_name = "DURATION")]
+    pub timeout: Duration,
+    /// Time to wait for the cluster to be healthy again after each member
+    #[arg(long, default_value = "60s", value_parser = duration::parse, value_name = "DURATION")]
+    pub healthy_timeout: Duration,
+}
+
+impl DefragFlags {
+    fn args(self) -> crate::commands::defrag::Args {
+        use crate::defrag::plan::Rule;
+        crate::commands::defrag::Args {
+            rule: if self.all {
+                Rule::All
+            } else {
+                Rule::IfFragmented {
+                    share: self.if_fragmented,
+                    min_size: self.min_size,
+                }
+            },
+            dry_run: self.dry_run,
+            yes: self.yes,
+            run: crate::defrag::run::Options {
+                timeout: self.timeout,
+                healthy_timeout: self.healthy_timeout,
+                move_leader: self.move_leader,
+                disarm: self.disarm,
+            },
+        }
+    }
+}
+
+/// A share between 0 and 1.
+fn share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a share between 0 and 1 (e.g. 0.45)")),
+    }
 }
 
 /// `kubectl etcd config …`.

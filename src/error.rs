@@ -29,8 +29,11 @@ pub enum Error {
     /// doctor/compare: no member answered and every cause is on this side; no verdict.
     #[error("{0}")]
     CannotSee(crate::visibility::CannotSee),
-    /// Ctrl-C before there was anything to show.
+    /// Ctrl-C before compare's first sample: nothing was shown.
     #[error("interrupted")]
+    Cancelled,
+    /// Ctrl-C or SIGTERM during an operation that cleaned up after itself.
+    #[error("interrupted; nothing was saved")]
     Interrupted,
 }
 

@@ -13,15 +13,18 @@ mod compat;
 mod config;
 mod context;
 mod credentials;
+mod defrag;
 mod discover;
 mod duration;
 mod endpoint;
 mod error;
 mod etcd;
+mod humanize;
 mod kubeconfig;
 mod names;
 mod output;
 mod route;
+mod snapshot;
 mod visibility;
 
 #[cfg(test)]
@@ -50,7 +53,7 @@ mod exit {
     /// doctor/compare: this machine cannot see the cluster (causes on this side); no verdict.
     pub const CANNOT_SEE: i32 = 9;
     pub const BAD_ARGS: i32 = 128;
-    /// Ctrl-C, as shells report a process ended by SIGINT.
+    /// 128 + SIGINT, as shells report a process ended by Ctrl-C.
     pub const INTERRUPTED: i32 = 130;
 }
 
@@ -140,6 +143,7 @@ fn exit_code(result: &Result<Outcome, Error>) -> i32 {
         Err(Error::Unsupported(_)) => exit::BAD_FEATURE,
         Err(Error::NoMembers(_)) => exit::NO_MEMBERS,
         Err(Error::CannotSee(_)) => exit::CANNOT_SEE,
+        Err(Error::Cancelled) => exit::INTERRUPTED,
         Err(Error::Interrupted) => exit::INTERRUPTED,
         Err(Error::Api(a)) => match a {
             ApiError::Config(_) | ApiError::Plugin(_) => exit::KUBECONFIG,

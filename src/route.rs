@@ -60,12 +60,25 @@ pub enum Via {
 }
 
 /// A way to reach a member, before any Kubernetes client is attached to it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum RouteKind {
+    #[default]
     Direct,
     PortForward,
     Exec,
     Race,
+}
+
+impl fmt::Display for RouteKind {
+    /// The names `--via` and `kubectl etcd endpoints` use; a race is `auto`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RouteKind::Direct => "direct",
+            RouteKind::PortForward => "port-forward",
+            RouteKind::Exec => "exec",
+            RouteKind::Race => "auto",
+        })
+    }
 }
 
 /// Why no route could be planned for a member: what is missing.
@@ -176,7 +189,8 @@ impl Route {
 pub struct Opened {
     pub io: BoxIo,
     pub forward_error: Option<ForwardError>,
-    pub via: &'static str,
+    /// The route that carried the stream (a race's winner).
+    pub via: RouteKind,
     pub notes: Vec<String>,
 }
 
@@ -217,7 +231,7 @@ impl Route {
             Route::Direct => Ok(Opened {
                 io: dial(ep).await?,
                 forward_error: None,
-                via: "direct",
+                via: RouteKind::Direct,
                 notes: vec![],
             }),
             Route::PortForward { pods, pod, port } => {
@@ -225,7 +239,7 @@ impl Route {
                 Ok(Opened {
                     io,
                     forward_error,
-                    via: "port-forward",
+                    via: RouteKind::PortForward,
                     notes: vec![],
                 })
             }
@@ -255,7 +269,7 @@ async fn forward(
 ) -> io::Result<(BoxIo, Option<ForwardError>)> {
     let mut pf = pods.portforward(pod, &[port]).await.map_err(|e| {
         let text = crate::apiserver::root(&e);
-        if text.contains("forbidden") {
+        if crate::apiserver::classify(&e) == crate::apiserver::Class::Forbidden {
             let ns = pods.namespace().unwrap_or("");
             io::Error::other(format!(
                 "{text} (needs RBAC: create pods/portforward in {ns}; --via direct or --via exec avoid it)"
@@ -290,7 +304,7 @@ async fn race(ep: &Endpoint, pods: &kube::Api<Pod>, pod: &str, port: u16) -> io:
     loop {
         tokio::select! {
             r = &mut direct, if direct_err.is_none() => match r {
-                Ok(io) => return Ok(Opened { io, forward_error: None, via: "direct", notes: vec![] }),
+                Ok(io) => return Ok(Opened { io, forward_error: None, via: RouteKind::Direct, notes: vec![] }),
                 Err(e) => {
                     direct_err = Some(e);
                     direct_failed.notify_one();
@@ -302,7 +316,7 @@ async fn race(ep: &Endpoint, pods: &kube::Api<Pod>, pod: &str, port: u16) -> io:
                         Some(e) => vec![format!("direct: {e}")],
                         None => vec![format!("direct: no answer within {}ms", HEAD_START.as_millis())],
                     };
-                    return Ok(Opened { io, forward_error, via: "port-forward", notes });
+                    return Ok(Opened { io, forward_error, via: RouteKind::PortForward, notes });
                 }
                 Err(e) => forward_err = Some(e),
             },

@@ -75,6 +75,46 @@ fn healthy_cluster_compares_clean_and_the_doctor_says_ok() {
 }
 
 #[test]
+fn compare_and_doctor_json_carry_numbers_as_numbers() {
+    let lab = Lab::start(3);
+    let (out, err, code, _) =
+        run(plugin(&lab).args(["compare", "--samples=2", "--interval=200ms", "-w", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(v["version"].as_u64(), Some(1), "{out}");
+    assert_eq!(v["samples"].as_u64(), Some(2), "{out}");
+    let members = v["members"].as_array().expect("members");
+    assert_eq!(members.len(), 3, "{out}");
+    for m in members {
+        assert!(m["raft_index"].as_u64().is_some_and(|i| i > 0), "{m}");
+        assert_eq!(m["lag"].as_u64(), Some(0), "{m}");
+        assert!(m["member_id"].is_u64() && m["leader"].is_u64(), "{m}");
+        // Sizes in bytes, not "20 kB".
+        assert!(m["db_size"].as_i64().is_some_and(|b| b >= 4096), "{m}");
+        assert!(
+            m["hash"]["hash"].is_u64() && m["hash"]["revision"].is_i64(),
+            "{m}"
+        );
+        assert_eq!(m["members_agree"], true, "{m}");
+        assert!(m["error"].is_null(), "{m}");
+    }
+    for p in v["progress"].as_array().expect("progress") {
+        assert!(
+            p["entries_per_second"].is_f64() || p["entries_per_second"].is_u64(),
+            "{p}"
+        );
+        assert_eq!(p["term_changes"].as_u64(), Some(0), "{p}");
+        assert_eq!(p["reachability"], "ok", "{p}");
+    }
+    let (out, err, code, _) = run(plugin(&lab).args(["doctor", "--samples=1", "-w", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(v["severity"], "ok", "{out}");
+    assert_eq!(v["found_by"], "--endpoints", "{out}");
+    assert!(v["members"][0]["raft_index"].is_u64(), "{out}");
+}
+
+#[test]
 fn killed_members_warn_while_quorum_holds_then_turn_critical() {
     let mut lab = Lab::start(3);
     // A follower, so that no election muddles the first verdict.
@@ -181,7 +221,7 @@ fn freezing_the_leader_shows_the_election() {
     let progress = v["progress"].as_array().unwrap();
     let changed = progress
         .iter()
-        .filter(|p| p["term_changes"].as_str().is_some_and(|t| t != "0"))
+        .filter(|p| p["term_changes"].as_u64().is_some_and(|t| t != 0))
         .count();
     assert!(changed >= 2, "{text}");
 }

@@ -2,6 +2,7 @@
 //! platform team scans each morning, drawn from the cluster's last sample and its findings.
 //! Pure: samples and findings in, a summary out.
 
+use super::view::{self_declared_leader, version_key};
 use super::{DEFAULT_QUOTA, Finding, Sample, Severity};
 use crate::etcd::Status;
 
@@ -41,7 +42,9 @@ pub fn summarize(samples: &[Sample], findings: &[Finding]) -> ClusterSummary {
         .iter()
         .filter_map(|m| m.status.as_ref().ok().map(|st| (m.endpoint.as_str(), st)))
         .collect();
-    let leader = leader_of(&answering);
+    let leader = last
+        .and_then(self_declared_leader)
+        .map(|(m, st)| (m.endpoint.as_str(), st));
     let leader_index = leader.map(|(_, st)| st.raft_index);
     let largest_lag = leader_index
         .map(|li| {
@@ -94,23 +97,6 @@ pub fn summarize(samples: &[Sample], findings: &[Finding]) -> ClusterSummary {
     }
 }
 
-/// The answering member that names itself leader, with the highest term when (briefly, around
-/// an election) two do.
-fn leader_of<'a>(answering: &[(&'a str, &'a Status)]) -> Option<(&'a str, &'a Status)> {
-    answering
-        .iter()
-        .filter(|(_, st)| st.leader != 0 && st.leader == st.header.member_id)
-        .max_by_key(|(_, st)| st.raft_term)
-        .copied()
-}
-
-/// `3.5.10` after `3.5.9`: numeric parts compared as numbers.
-fn version_key(v: &str) -> Vec<u64> {
-    v.split(['.', '-'])
-        .map(|p| p.parse::<u64>().unwrap_or(0))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,7 +136,7 @@ mod tests {
 
     fn down(ep: &str) -> MemberSample {
         MemberSample {
-            status: Err("context deadline exceeded".into()),
+            status: Err(crate::etcd::EndpointError::DeadlineExceeded),
             ..member(ep, 0, 0, 0, 0, "")
         }
     }
@@ -163,6 +149,7 @@ mod tests {
             evidence: String::new(),
             hint: String::new(),
             members: vec![],
+            facts: vec![],
         }
     }
 

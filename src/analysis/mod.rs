@@ -3,10 +3,12 @@
 //! and a hint. Pure functions over plain values, so every finding is unit-tested on
 //! constructed samples; `commands/compare.rs` and `commands/doctor.rs` collect and print.
 
+pub mod compare;
 pub mod findings;
 pub mod fleet;
+pub mod view;
 
-use crate::etcd::{Alarm, Status};
+use crate::etcd::{Alarm, EndpointError, Status};
 use std::time::Duration;
 
 /// One member at one moment.
@@ -15,7 +17,7 @@ pub struct MemberSample {
     /// The advertised client URL (the ENDPOINT column).
     pub endpoint: String,
     /// The member's answer, or why it gave none.
-    pub status: Result<Status, String>,
+    pub status: Result<Status, EndpointError>,
     /// Member IDs in this member's own member list, sorted; None when it was not asked or
     /// did not answer.
     pub member_ids: Option<Vec<u64>>,
@@ -58,6 +60,54 @@ pub struct Finding {
     pub hint: String,
     /// Endpoints concerned (empty: the whole cluster).
     pub members: Vec<String>,
+    /// The numbers in `evidence`, for scripts (empty for findings that are only a sentence).
+    pub facts: Vec<Fact>,
+}
+
+impl Finding {
+    pub fn with_facts(mut self, facts: Vec<Fact>) -> Finding {
+        self.facts = facts;
+        self
+    }
+}
+
+/// One number behind a finding: what it is (with its unit in the name: `lag_entries`,
+/// `db_size_bytes`, `took_seconds`), for which member (none: the cluster), and its value.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Fact {
+    pub name: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
+    pub value: Number,
+}
+
+/// A JSON number: a count or size, or a ratio or duration.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Number {
+    Int(i64),
+    Real(f64),
+}
+
+impl Fact {
+    /// A whole number (entries, bytes, counts) for a member, or the cluster when `member` is
+    /// None.
+    pub fn int(name: &'static str, member: Option<&str>, value: impl TryInto<i64>) -> Fact {
+        Fact {
+            name,
+            member: member.map(str::to_string),
+            value: Number::Int(value.try_into().unwrap_or(i64::MAX)),
+        }
+    }
+
+    /// A ratio or a number of seconds.
+    pub fn real(name: &'static str, member: Option<&str>, value: f64) -> Fact {
+        Fact {
+            name,
+            member: member.map(str::to_string),
+            value: Number::Real(value),
+        }
+    }
 }
 
 /// Thresholds, all settable by flags (see README).

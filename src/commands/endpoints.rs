@@ -4,6 +4,7 @@ use super::Context;
 use super::Outcome;
 use crate::error::Error;
 use crate::output::{Format, Streams, go, table};
+use crate::route::RouteKind;
 
 pub async fn run(ctx: &Context, io: &mut Streams<'_>) -> Result<Outcome, Error> {
     let results = ctx
@@ -18,6 +19,7 @@ pub async fn run(ctx: &Context, io: &mut Streams<'_>) -> Result<Outcome, Error> 
     let mut rows = Vec::new();
     let mut failed = false;
     for (t, r) in ctx.cluster.targets.iter().zip(results) {
+        let taken = r.as_ref().ok().map(|(via, _, _)| *via);
         let (route, mut notes) = match r {
             Ok((via, notes, Ok(_))) => (via.to_string(), notes),
             Ok((via, mut notes, Err(e))) => {
@@ -33,7 +35,7 @@ pub async fn run(ctx: &Context, io: &mut Streams<'_>) -> Result<Outcome, Error> 
                 )
             }
         };
-        if route == "exec" && ctx.credentials.is_none() {
+        if taken == Some(RouteKind::Exec) && ctx.credentials.is_none() {
             notes.insert(0, "direct, port-forward: no client credentials".into());
         }
         rows.push(vec![

@@ -2,7 +2,7 @@
 //! at once (at most `--parallel` at a time, each within `--cluster-timeout`), one line each.
 //! A cluster that cannot be checked is a line with its reason, never a reason to stop.
 
-use super::sampling::{Sampler, wait_for};
+use super::sampling;
 use super::{Command, Outcome};
 use crate::analysis::findings::analyze;
 use crate::analysis::fleet::summarize;
@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::output::fleet::{Checked, FleetRow};
 use crate::output::{Format, Streams};
 use futures_util::stream::{self, StreamExt};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Which clusters, how many at once, and how long each may take.
 #[derive(Clone, Debug)]
@@ -70,9 +70,9 @@ pub async fn run(
             ));
         }
     };
-    let names = match fleet.contexts {
+    let names = match &fleet.contexts {
         Contexts::All => apiserver::context_names(&options.kube)?,
-        Contexts::Named(names) => names,
+        Contexts::Named(names) => names.clone(),
     };
     if names.is_empty() {
         return Err(Error::BadArgs(
@@ -83,9 +83,23 @@ pub async fn run(
         Check::Doctor { thresholds, .. } => thresholds.clone(),
         Check::Once => Thresholds::default(),
     };
-    let check = &check;
-    let options = &options;
-    let thresholds = &thresholds;
+    let rows = check_all(names, &fleet, &options, &check, &thresholds).await;
+    match format {
+        Format::Json => crate::output::fleet::json(io.out, &rows)?,
+        _ => crate::output::fleet::table(io.out, &rows)?,
+    }
+    Ok(worst(&rows))
+}
+
+/// Every cluster, at most `--parallel` at once, each within `--cluster-timeout`; rows in the
+/// order the contexts were named.
+async fn check_all(
+    names: Vec<String>,
+    fleet: &Fleet,
+    options: &Options,
+    check: &Check,
+    thresholds: &Thresholds,
+) -> Vec<FleetRow> {
     let mut rows: Vec<(usize, FleetRow)> = stream::iter(names.into_iter().enumerate())
         .map(|(i, name)| async move {
             let result = match tokio::time::timeout(
@@ -117,12 +131,7 @@ pub async fn run(
         .collect()
         .await;
     rows.sort_by_key(|(i, _)| *i);
-    let rows: Vec<FleetRow> = rows.into_iter().map(|(_, r)| r).collect();
-    match format {
-        Format::Json => crate::output::fleet::json(io.out, &rows)?,
-        _ => crate::output::fleet::table(io.out, &rows)?,
-    }
-    Ok(worst(&rows))
+    rows.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Flags that pick one cluster's members make no sense across clusters.
@@ -150,24 +159,19 @@ async fn one_cluster(
     let mut o = options.clone();
     o.kube.context = Some(name.to_string());
     let ctx = context::resolve(&o).await?;
-    let mut sampler = Sampler::new(&ctx);
-    let (n, interval) = match check {
-        Check::Once => (1, Duration::ZERO),
-        Check::Doctor { sampling, .. } => (sampling.samples.unwrap_or(3).max(1), sampling.interval),
+    // Hashes only for doctor, once: status and health stay one round of calls.
+    let (s, hash) = match check {
+        Check::Once => (
+            Sampling {
+                samples: Some(1),
+                interval: Duration::ZERO,
+                watch: false,
+            },
+            false,
+        ),
+        Check::Doctor { sampling, .. } => (*sampling, true),
     };
-    let start = Instant::now();
-    let mut samples = Vec::new();
-    for i in 0..n {
-        if i > 0 {
-            wait_for(start, i, interval).await;
-        }
-        // Hashes only for doctor, once: status and health stay one round of calls.
-        samples.push(
-            sampler
-                .sample(i == 0 && matches!(check, Check::Doctor { .. }))
-                .await,
-        );
-    }
+    let samples = sampling::run(&ctx, &s, 3, hash, |_, _| Ok(())).await?;
     let findings = analyze(&samples, thresholds);
     Ok(summarize(&samples, &findings))
 }

@@ -3,7 +3,7 @@
 use super::Context;
 use super::Outcome;
 use crate::error::Error;
-use crate::etcd::{AlarmCheck, Health};
+use crate::etcd::{AlarmCheck, Health, HealthError};
 use crate::output::{self, Compat, Format, Streams};
 use std::time::Instant;
 
@@ -22,7 +22,7 @@ pub async fn run(ctx: &Context, io: &mut Streams<'_>) -> Result<Outcome, Error> 
             Err(e) => (
                 Health {
                     took: Some(start.elapsed()),
-                    error: Some(e.to_string()),
+                    error: Some(HealthError::Endpoint(e)),
                 },
                 None,
             ),

@@ -4,6 +4,7 @@
 
 pub mod alarms;
 pub mod compare;
+pub mod defrag;
 pub mod doctor;
 pub mod endpoints;
 pub mod fleet;
@@ -12,6 +13,7 @@ pub mod health;
 pub mod members;
 pub mod memory;
 mod sampling;
+pub mod snapshot;
 pub mod status;
 pub mod version;
 
@@ -19,6 +21,8 @@ use crate::analysis::{Severity, Thresholds};
 use crate::context::{self, Options, Sampling};
 use crate::error::Error;
 use crate::output::{Format, Streams};
+use std::path::PathBuf;
+use std::time::Duration;
 
 pub use crate::context::Context;
 
@@ -44,6 +48,17 @@ pub enum Command {
     Version,
     /// `config view` / `config forget`: the credentials memory; no member is contacted.
     Config(memory::Action),
+    /// `snapshot save FILE`.
+    SnapshotSave {
+        file: PathBuf,
+        member: Option<String>,
+        timeout: Duration,
+    },
+    /// `snapshot status FILE`: a file on disk, no members.
+    SnapshotStatus {
+        file: PathBuf,
+    },
+    Defrag(defrag::Args),
     /// Status, health or doctor across clusters (`--all-contexts`, `--contexts`).
     Fleet {
         fleet: fleet::Fleet,
@@ -82,6 +97,9 @@ pub async fn run(
             crate::output::alarms::TABLE_UNSUPPORTED.into(),
         ));
     }
+    if let Command::SnapshotStatus { file } = &command {
+        return snapshot::status(file, context::format(&options)?, options.etcdctl_compat, io);
+    }
     let ctx = context::resolve(&options).await?;
     for w in &ctx.warnings {
         writeln!(io.err, "Warning: {w}")?;
@@ -101,9 +119,18 @@ pub async fn run(
             sampling,
             thresholds,
         } => doctor::run(&ctx, io, &sampling, &thresholds).await,
+        Command::SnapshotSave {
+            file,
+            member,
+            timeout,
+        } => snapshot::save(&ctx, io, &file, member.as_deref(), timeout).await,
+        Command::Defrag(args) => defrag::run(&ctx, io, &args).await,
         // Answered above, before any member was resolved.
         Command::Version => version::run(io),
         Command::Config(_) => unreachable!("answered above"),
+        Command::SnapshotStatus { file } => {
+            snapshot::status(&file, ctx.format, options.etcdctl_compat, io)
+        }
         // Answered above too: each cluster resolves its own context.
         Command::Fleet { fleet, command } => fleet::run(fleet, *command, options, io).await,
     };

@@ -1,20 +1,68 @@
 //! Samples every member, keeping one connection per member for the whole run (a member that
-//! could not be connected is retried at the next sample), for `compare` and `doctor`.
+//! could not be connected is retried at the next sample): the one runner `compare` and
+//! `doctor` share.
 
 use super::Context;
 use crate::analysis::{MemberSample, Sample};
+use crate::context::Sampling;
+use crate::error::Error;
 use crate::etcd::{AlarmCheck, Conn, EndpointError};
 use futures_util::future::join_all;
 use std::time::{Duration, Instant};
 
-pub struct Sampler<'a> {
+/// A long watch keeps what trends need, not the whole history: the first sample and the
+/// latest ones.
+const KEEP: usize = 120;
+
+/// Takes `s.samples` samples (`default` when not given; until Ctrl-C with `--watch`), `interval`
+/// apart, calling `each` after every sample with all kept so far and the sample's number
+/// (from 1). Ctrl-C ends the run early with
+/// the samples taken. With `hash`, the first sample also hashes every member's store.
+pub async fn run(
+    ctx: &Context,
+    s: &Sampling,
+    default: u32,
+    hash: bool,
+    mut each: impl FnMut(&[Sample], u32) -> Result<(), Error>,
+) -> Result<Vec<Sample>, Error> {
+    let mut sampler = Sampler::new(ctx);
+    let mut samples: Vec<Sample> = Vec::new();
+    let start = Instant::now();
+    let limit = if s.watch {
+        u32::MAX
+    } else {
+        s.samples.unwrap_or(default).max(1)
+    };
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    for n in 0..limit {
+        if n > 0 {
+            tokio::select! {
+                _ = wait_for(start, n, s.interval) => {}
+                _ = &mut ctrl_c => break,
+            }
+        }
+        let sample = tokio::select! {
+            sample = sampler.sample(hash && n == 0) => sample,
+            _ = &mut ctrl_c => break,
+        };
+        samples.push(sample);
+        if samples.len() > KEEP {
+            samples.drain(1..samples.len() - (KEEP - 1));
+        }
+        each(&samples, n + 1)?;
+    }
+    Ok(samples)
+}
+
+struct Sampler<'a> {
     ctx: &'a Context,
     conns: Vec<Option<Conn>>,
     started: Instant,
 }
 
 impl<'a> Sampler<'a> {
-    pub fn new(ctx: &'a Context) -> Sampler<'a> {
+    fn new(ctx: &'a Context) -> Sampler<'a> {
         let n = ctx.cluster.targets.len();
         Sampler {
             ctx,
@@ -25,7 +73,7 @@ impl<'a> Sampler<'a> {
 
     /// One sample of every member, all at once; each member's part is bounded by dial +
     /// command timeout. With `hash`, HashKV at the lowest revision every answering member has.
-    pub async fn sample(&mut self, hash: bool) -> Sample {
+    async fn sample(&mut self, hash: bool) -> Sample {
         let ctx = self.ctx;
         let at = self.started.elapsed();
         let bound = ctx.cluster.dial_timeout + ctx.cluster.command_timeout;
@@ -103,7 +151,7 @@ impl<'a> Sampler<'a> {
 fn unreachable(endpoint: String, e: EndpointError) -> MemberSample {
     MemberSample {
         endpoint,
-        status: Err(e.to_string()),
+        status: Err(e),
         member_ids: None,
         learner_ids: vec![],
         alarms: vec![],
@@ -161,7 +209,7 @@ async fn one_member(
 }
 
 /// Sleeps until `start + n × interval`, so samples keep their rhythm whatever each one took.
-pub async fn wait_for(start: Instant, n: u32, interval: Duration) {
+async fn wait_for(start: Instant, n: u32, interval: Duration) {
     let due = start + interval * n;
     let now = Instant::now();
     if due > now {

@@ -9,8 +9,18 @@ use crate::discover::{self, Member};
 use crate::etcd::{Cluster, Target};
 use crate::route::{self, Reach, Route, Via};
 
+/// API connections opened while the pods are listed, for the port-forwards or execs to come
+/// (see `Api::warm_up`). The list's own connection is the fourth.
+const WARM_CONNECTIONS: usize = 2;
+
 pub(super) async fn resolve(o: &Options) -> Result<Members, ContextError> {
     let api = apiserver::connect(&o.kube).await?;
+    if o.via != Via::Direct {
+        // Port-forward, exec, and auto (which ends in one of them whenever the laptop cannot
+        // reach the nodes, or has no credentials). Most control planes run three members; a
+        // larger cluster's others connect as before.
+        api.warm_up(WARM_CONNECTIONS);
+    }
     let found = discover::discover(&api, o.namespace.as_deref(), o.selector.as_deref()).await?;
     let memory = config::Memory::open_default();
     let mut warnings = Vec::new();

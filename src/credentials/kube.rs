@@ -63,17 +63,36 @@ fn key<'a>(secret: &'a Secret, names: &[&str]) -> Option<(&'a str, &'a [u8])> {
 }
 
 /// `--cert-secret` (keys `tls.crt`/`tls.key`/`ca.crt`, or kube-prometheus' `etcd-client`/
-/// `etcd-client-key`/`etcd-ca`) and `--ca-configmap`.
+/// `etcd-client-key`/`etcd-ca`) and `--ca-configmap`: fetched, then [`from_secret`].
 pub async fn from_cert_secret(
     api: &Api,
     spec: &str,
     ca_configmap: Option<&str>,
 ) -> Result<Credentials, KubeCredentialsError> {
     let (what, secret) = get_secret(api, "--cert-secret", spec).await?;
-    let (ck, cert) = key(&secret, &["tls.crt", "etcd-client", "client.crt"]).ok_or_else(|| {
+    let ca = match ca_configmap {
+        Some(cm) => Some((cm, ca_from_configmap(api, cm).await?)),
+        None => None,
+    };
+    let mut creds = from_secret(&what, &secret, ca.as_ref().map(|(_, certs)| certs.clone()))?;
+    if let Some((cm, _)) = ca {
+        creds.source.push_str(&format!(" + configmap {cm}"));
+    }
+    Ok(creds)
+}
+
+/// A client certificate, its key and maybe the CA from a secret's data, whichever of the
+/// common key layouts it uses; `ca` (from a ConfigMap) replaces the secret's own CA. `what`
+/// names the secret in messages. Pure, so every layout is unit-tested.
+pub fn from_secret(
+    what: &str,
+    secret: &Secret,
+    ca: Option<Vec<CertificateDer<'static>>>,
+) -> Result<Credentials, KubeCredentialsError> {
+    let (ck, cert) = key(secret, &["tls.crt", "etcd-client", "client.crt"]).ok_or_else(|| {
         KubeCredentialsError::Bad(format!("{what} has no tls.crt or etcd-client key"))
     })?;
-    let (kk, k) = key(&secret, &["tls.key", "etcd-client-key", "client.key"]).ok_or_else(|| {
+    let (kk, k) = key(secret, &["tls.key", "etcd-client-key", "client.key"]).ok_or_else(|| {
         KubeCredentialsError::Bad(format!("{what} has no tls.key or etcd-client-key key"))
     })?;
     let chain = parse_certs("certificate", Path::new(&format!("{what} key {ck}")), cert)?;
@@ -83,7 +102,7 @@ pub async fn from_cert_secret(
         &chain,
     )?;
     let private = parse_key("key", Path::new(&format!("{what} key {kk}")), k)?;
-    let mut ca = match key(&secret, &["ca.crt", "etcd-ca"]) {
+    let own_ca = match key(secret, &["ca.crt", "etcd-ca"]) {
         Some((name, pem)) => Some(parse_certs(
             "CA",
             Path::new(&format!("{what} key {name}")),
@@ -91,14 +110,9 @@ pub async fn from_cert_secret(
         )?),
         None => None,
     };
-    let mut source = what;
-    if let Some(cm) = ca_configmap {
-        ca = Some(ca_from_configmap(api, cm).await?);
-        source.push_str(&format!(" + configmap {cm}"));
-    }
     let creds = Credentials {
-        source,
-        ca,
+        source: what.to_string(),
+        ca: ca.or(own_ca),
         identity: Some(Identity {
             chain,
             key: Arc::new(private),
@@ -109,6 +123,7 @@ pub async fn from_cert_secret(
     Ok(creds)
 }
 
+/// `--ca-configmap`: fetched, then [`ca_from_configmap_data`].
 pub async fn ca_from_configmap(
     api: &Api,
     spec: &str,
@@ -119,18 +134,24 @@ pub async fn ca_from_configmap(
         .get(&name)
         .await
         .map_err(|e| api.explain(e, "get", "configmaps", &ns, ""))?;
-    let data = cm.data.unwrap_or_default();
+    ca_from_configmap_data(&format!("configmap {ns}/{name}"), &cm)
+}
+
+/// The CA bundle in a ConfigMap (`ca-bundle.crt`, `ca.crt` or `bundle.crt`).
+pub fn ca_from_configmap_data(
+    what: &str,
+    cm: &ConfigMap,
+) -> Result<Vec<CertificateDer<'static>>, KubeCredentialsError> {
+    let data = cm.data.as_ref();
     let (k, pem) = ["ca-bundle.crt", "ca.crt", "bundle.crt"]
         .iter()
-        .find_map(|k| data.get(*k).map(|v| (*k, v)))
+        .find_map(|k| data.and_then(|d| d.get(*k)).map(|v| (*k, v)))
         .ok_or_else(|| {
-            KubeCredentialsError::Bad(format!(
-                "configmap {ns}/{name} has no ca-bundle.crt or ca.crt key"
-            ))
+            KubeCredentialsError::Bad(format!("{what} has no ca-bundle.crt or ca.crt key"))
         })?;
     Ok(parse_certs(
         "CA",
-        Path::new(&format!("configmap {ns}/{name} key {k}")),
+        Path::new(&format!("{what} key {k}")),
         pem.as_bytes(),
     )?)
 }
@@ -151,17 +172,22 @@ pub async fn openshift(api: &Api) -> Option<Credentials> {
 /// be worthless if it ever leaked.
 const MINTED_VALIDITY: Duration = Duration::from_secs(3600);
 
-/// `--ca-secret`: the etcd CA's certificate and key (`tls.crt`/`tls.key`, Cluster API's
-/// `<cluster>-etcd`). Signs a fresh client certificate in memory and trusts that CA.
+/// `--ca-secret`: fetched, then [`mint_from_secret`].
 pub async fn mint_from_ca_secret(
     api: &Api,
     spec: &str,
 ) -> Result<Credentials, KubeCredentialsError> {
     let (what, secret) = get_secret(api, "--ca-secret", spec).await?;
-    let (_, ca_pem) = key(&secret, &["tls.crt", "ca.crt"]).ok_or_else(|| {
+    mint_from_secret(&what, &secret)
+}
+
+/// The etcd CA's certificate and key (`tls.crt`/`tls.key`, Cluster API's `<cluster>-etcd`, or
+/// `ca.crt`/`ca.key`): signs a fresh client certificate in memory and trusts that CA.
+pub fn mint_from_secret(what: &str, secret: &Secret) -> Result<Credentials, KubeCredentialsError> {
+    let (_, ca_pem) = key(secret, &["tls.crt", "ca.crt"]).ok_or_else(|| {
         KubeCredentialsError::Bad(format!("{what} has no tls.crt (the CA certificate)"))
     })?;
-    let (_, ca_key) = key(&secret, &["tls.key", "ca.key"])
+    let (_, ca_key) = key(secret, &["tls.key", "ca.key"])
         .ok_or_else(|| KubeCredentialsError::Bad(format!("{what} has no tls.key (the CA key)")))?;
     let not_pem = |k: &str| KubeCredentialsError::Bad(format!("{what}: {k} is not PEM"));
     let ca_pem = std::str::from_utf8(ca_pem).map_err(|_| not_pem("tls.crt"))?;
@@ -213,6 +239,7 @@ fn mint(ca_pem: &str, ca_key: &str) -> Result<Minted, rcgen::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use k8s_openapi::ByteString;
     use rcgen::{BasicConstraints, IsCa};
 
     #[test]
@@ -241,6 +268,142 @@ mod tests {
             .client_config()
             .expect("the minted pair belongs together");
         assert!(!format!("{creds:?}").contains("PRIVATE"));
+    }
+
+    /// A CA, and a client certificate with its key signed by it, as PEM.
+    struct Pems {
+        ca: String,
+        ca_key: String,
+        cert: String,
+        key: String,
+    }
+
+    fn pems() -> Pems {
+        let ca_key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.distinguished_name.push(DnType::CommonName, "etcd-ca");
+        p.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca = p.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::from_ca_cert_pem(&ca.pem(), ca_key).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(Vec::<String>::new())
+            .unwrap()
+            .signed_by(&key, &issuer)
+            .unwrap();
+        Pems {
+            ca: ca.pem(),
+            ca_key: issuer.key().serialize_pem(),
+            cert: cert.pem(),
+            key: key.serialize_pem(),
+        }
+    }
+
+    fn secret(data: &[(&str, &str)]) -> Secret {
+        Secret {
+            data: Some(
+                data.iter()
+                    .map(|(k, v)| (k.to_string(), ByteString(v.as_bytes().to_vec())))
+                    .collect(),
+            ),
+            ..Secret::default()
+        }
+    }
+
+    #[test]
+    fn client_secrets_in_every_key_layout() {
+        let p = pems();
+        let layouts: [[&str; 3]; 3] = [
+            ["tls.crt", "tls.key", "ca.crt"],
+            // kube-prometheus' etcd client secret.
+            ["etcd-client", "etcd-client-key", "etcd-ca"],
+            ["client.crt", "client.key", ""],
+        ];
+        for [c, k, ca] in layouts {
+            let mut data = vec![(c, p.cert.as_str()), (k, p.key.as_str())];
+            if !ca.is_empty() {
+                data.push((ca, p.ca.as_str()));
+            }
+            let creds = from_secret("secret ns/s", &secret(&data), None)
+                .unwrap_or_else(|e| panic!("{c}/{k}: {e}"));
+            assert!(creds.identity.is_some(), "{c}");
+            assert_eq!(
+                creds.ca.is_some(),
+                !ca.is_empty(),
+                "{c}: the CA when the secret has one"
+            );
+            assert_eq!(creds.source, "secret ns/s");
+        }
+    }
+
+    #[test]
+    fn a_configmap_ca_replaces_the_secrets_own() {
+        let (p, other) = (pems(), pems());
+        let s = secret(&[("tls.crt", &p.cert), ("tls.key", &p.key), ("ca.crt", &p.ca)]);
+        let bundle = parse_certs("CA", Path::new("x"), other.ca.as_bytes()).unwrap();
+        let creds = from_secret("secret ns/s", &s, Some(bundle.clone())).unwrap();
+        assert_eq!(creds.ca, Some(bundle));
+    }
+
+    #[test]
+    fn client_secrets_missing_or_mismatched_parts_are_named() {
+        let (p, other) = (pems(), pems());
+        let err = |data: &[(&str, &str)]| {
+            from_secret("secret ns/s", &secret(data), None)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            err(&[("tls.key", &p.key)]),
+            "secret ns/s has no tls.crt or etcd-client key"
+        );
+        assert_eq!(
+            err(&[("tls.crt", &p.cert)]),
+            "secret ns/s has no tls.key or etcd-client-key key"
+        );
+        assert!(err(&[("tls.crt", "junk"), ("tls.key", &p.key)]).contains("key tls.crt"));
+        let mismatch = err(&[("tls.crt", &p.cert), ("tls.key", &other.key)]);
+        assert!(mismatch.contains("do not belong together"), "{mismatch}");
+        assert!(!mismatch.contains("PRIVATE"), "no key material in messages");
+        let none = Secret::default();
+        assert!(from_secret("secret ns/s", &none, None).is_err());
+    }
+
+    #[test]
+    fn ca_secrets_mint_in_both_key_layouts() {
+        let p = pems();
+        for [c, k] in [["tls.crt", "tls.key"], ["ca.crt", "ca.key"]] {
+            let creds = mint_from_secret("secret ns/ca", &secret(&[(c, &p.ca), (k, &p.ca_key)]))
+                .unwrap_or_else(|e| panic!("{c}: {e}"));
+            assert_eq!(creds.source, "minted from CA secret ns/ca");
+            assert!(creds.identity.is_some() && creds.ca.is_some());
+        }
+        let e = mint_from_secret("secret ns/ca", &secret(&[("tls.crt", &p.ca)])).unwrap_err();
+        assert_eq!(e.to_string(), "secret ns/ca has no tls.key (the CA key)");
+    }
+
+    #[test]
+    fn configmap_bundles_under_each_key() {
+        let p = pems();
+        for k in ["ca-bundle.crt", "ca.crt", "bundle.crt"] {
+            let cm = ConfigMap {
+                data: Some([(k.to_string(), p.ca.clone())].into()),
+                ..ConfigMap::default()
+            };
+            assert_eq!(
+                ca_from_configmap_data("configmap ns/c", &cm).unwrap().len(),
+                1,
+                "{k}"
+            );
+        }
+        let e = ca_from_configmap_data("configmap ns/c", &ConfigMap::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "configmap ns/c has no ca-bundle.crt or ca.crt key"
+        );
     }
 
     #[test]

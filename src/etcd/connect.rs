@@ -7,7 +7,7 @@
 
 use super::EndpointError;
 use crate::endpoint::{Endpoint, Scheme};
-use crate::route::{BoxIo, Route};
+use crate::route::{BoxIo, Route, RouteKind};
 use hyper_util::rt::TokioIo;
 use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
@@ -21,7 +21,7 @@ use tonic::transport::{Endpoint as TonicEndpoint, Uri};
 
 /// Opens a connection to one member, bounded by `dial_timeout` (TCP, TLS and HTTP/2 together).
 /// Which route a connection took and what the others said (a race has a winner).
-pub type Report = Arc<std::sync::Mutex<(&'static str, Vec<String>)>>;
+pub type Report = Arc<std::sync::Mutex<(RouteKind, Vec<String>)>>;
 
 pub async fn connect(
     ep: &Endpoint,

@@ -33,6 +33,12 @@ fn rpc_text(code: tonic::Code, message: &str) -> String {
 }
 
 impl EndpointError {
+    /// The member did not answer in time (as opposed to refusing, or answering with an error):
+    /// what a lossy link or a frozen process looks like.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, EndpointError::DeadlineExceeded)
+    }
+
     pub fn from_client(e: &etcd_client::Error) -> EndpointError {
         match e {
             etcd_client::Error::GRpcStatus(s) => {

@@ -3,8 +3,8 @@
 //! images have none): the argv goes to the API server as is. etcdctl answers in JSON, which is
 //! parsed into the same values the gRPC route produces, so the output looks the same.
 
-use super::{Alarms, EndpointError, HashKv, Health, MemberList, Status};
-use crate::apiserver::root;
+use super::{Alarms, EndpointError, HashKv, Health, HealthError, MemberList, Status};
+use crate::apiserver::{Class, classify, root};
 use crate::discover::ExecSpec;
 use crate::duration;
 use k8s_openapi::api::core::v1::Pod;
@@ -156,7 +156,7 @@ impl Etcdctl {
         Ok((
             Health {
                 took: duration::parse(&h.took).ok(),
-                error: (!h.error.is_empty()).then_some(h.error),
+                error: (!h.error.is_empty()).then_some(HealthError::Reported(h.error)),
             },
             None,
         ))
@@ -203,7 +203,7 @@ fn parse<T: serde::de::DeserializeOwned>(ran: &Ran) -> Result<T, EndpointError> 
 
 fn exec_error(pod: &str, pods: &kube::Api<Pod>, e: kube::Error) -> EndpointError {
     let text = root(&e);
-    if text.contains("forbidden") || text.contains("403") {
+    if classify(&e) == Class::Forbidden {
         let ns = pods.namespace().unwrap_or("");
         return EndpointError::Other(format!(
             "{text} (needs RBAC: create pods/exec in {ns}; client credentials (--cert-secret, --ca-secret or --cacert/--cert/--key) avoid it)"

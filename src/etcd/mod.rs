@@ -4,13 +4,15 @@
 mod connect;
 mod error;
 mod exec;
+mod maintenance;
 mod types;
 
 pub use error::EndpointError;
+pub use maintenance::SnapshotStream;
 pub use types::*;
 
 use crate::endpoint::Endpoint;
-use crate::route::Route;
+use crate::route::{Route, RouteKind};
 use futures_util::stream::{FuturesOrdered, StreamExt};
 use rustls::ClientConfig;
 use std::future::Future;
@@ -77,7 +79,7 @@ pub struct Grpc {
     client: etcd_client::Client,
     command_timeout: Duration,
     has_client_cert: bool,
-    via: &'static str,
+    via: RouteKind,
     notes: Vec<String>,
 }
 
@@ -122,7 +124,7 @@ impl Cluster {
         let (via, notes) = report
             .lock()
             .map(|r| r.clone())
-            .unwrap_or(("direct", vec![]));
+            .unwrap_or((RouteKind::Direct, vec![]));
         Ok(Conn::Grpc(Box::new(Grpc {
             client,
             command_timeout: self.command_timeout,
@@ -252,17 +254,10 @@ impl Grpc {
                     .await;
                 match listed.map(Alarms::from) {
                     Ok(a) if a.alarms.is_empty() => None,
-                    Ok(a) => Some(a.alarms.iter().fold(
-                        "Active Alarm(s): ".to_string(),
-                        |acc, x| {
-                            acc + match x.alarm {
-                                AlarmKind::Nospace => "NOSPACE ",
-                                AlarmKind::Corrupt => "CORRUPT ",
-                                AlarmKind::None => "UNKNOWN ",
-                            }
-                        },
+                    Ok(a) => Some(HealthError::Alarms(
+                        a.alarms.iter().map(|x| x.alarm).collect(),
                     )),
-                    Err(_) => Some("Unable to fetch the alarm list".to_string()),
+                    Err(_) => Some(HealthError::AlarmList),
                 }
             }
             Ok(_)
@@ -270,7 +265,7 @@ impl Grpc {
                 code: tonic::Code::PermissionDenied,
                 ..
             }) => None,
-            Err(e) => Some(e.to_string()),
+            Err(e) => Some(HealthError::Endpoint(e)),
         };
         (
             Health {
@@ -328,10 +323,10 @@ impl Grpc {
 
 impl Conn {
     /// The route this connection took: `direct`, `port-forward` or `exec`.
-    pub fn via(&self) -> &'static str {
+    pub fn via(&self) -> RouteKind {
         match self {
             Conn::Grpc(g) => g.via,
-            Conn::Exec(_) => "exec",
+            Conn::Exec(_) => RouteKind::Exec,
         }
     }
 
@@ -366,7 +361,7 @@ impl Conn {
                 (
                     Health {
                         took: None,
-                        error: Some(err.to_string()),
+                        error: Some(HealthError::Endpoint(err)),
                     },
                     None,
                 )

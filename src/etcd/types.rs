@@ -108,7 +108,35 @@ impl From<etcd_client::StatusResponse> for Status {
 pub struct Health {
     /// How long the Get took; absent when the member could not even be connected.
     pub took: Option<Duration>,
-    pub error: Option<String>,
+    pub error: Option<HealthError>,
+}
+
+/// Why a member is unhealthy, worded as etcdctl words it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HealthError {
+    /// The member could not be asked, or the read failed.
+    #[error(transparent)]
+    Endpoint(#[from] super::EndpointError),
+    /// The read went through but alarms are active (etcdctl 3.5+).
+    #[error("Active Alarm(s): {}", alarm_names(.0))]
+    Alarms(Vec<AlarmKind>),
+    #[error("Unable to fetch the alarm list")]
+    AlarmList,
+    /// etcdctl in the member's pod said so, in its own words.
+    #[error("{0}")]
+    Reported(String),
+}
+
+/// etcdctl's list: each name followed by a space (`NOSPACE `), unknown kinds as `UNKNOWN`.
+fn alarm_names(kinds: &[AlarmKind]) -> String {
+    kinds
+        .iter()
+        .map(|k| match k {
+            AlarmKind::Nospace => "NOSPACE ",
+            AlarmKind::Corrupt => "CORRUPT ",
+            AlarmKind::None => "UNKNOWN ",
+        })
+        .collect()
 }
 
 /// etcd's `Member`.

@@ -3,7 +3,7 @@
 
 use crate::analysis::Severity;
 use crate::analysis::fleet::ClusterSummary;
-use crate::output::humanize;
+use crate::humanize;
 use serde::Serialize;
 use std::io::{self, Write};
 

@@ -45,8 +45,8 @@ pub fn print(io: &mut Streams, style: Style, rows: &[Row]) -> io::Result<()> {
                 endpoint: &'a str,
                 health: bool,
                 took: String,
-                #[serde(skip_serializing_if = "str::is_empty")]
-                error: &'a str,
+                #[serde(skip_serializing_if = "String::is_empty")]
+                error: String,
             }
             let list: Vec<EpHealth> = rows
                 .iter()
@@ -54,7 +54,11 @@ pub fn print(io: &mut Streams, style: Style, rows: &[Row]) -> io::Result<()> {
                     endpoint: ep,
                     health: h.error.is_none(),
                     took: took(h),
-                    error: h.error.as_deref().unwrap_or(""),
+                    error: h
+                        .error
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
                 })
                 .collect();
             writeln!(io.out, "{}", go::json(&list))
@@ -64,7 +68,8 @@ pub fn print(io: &mut Streams, style: Style, rows: &[Row]) -> io::Result<()> {
                 writeln!(io.out, "\"Endpoint\" : {}", go::quote(ep))?;
                 writeln!(io.out, "\"Health\" : {}", h.error.is_none())?;
                 writeln!(io.out, "\"Took\" : {}", took(h))?;
-                writeln!(io.out, "\"Error\" : {}", h.error.as_deref().unwrap_or(""))?;
+                let error = h.error.as_ref().map(ToString::to_string);
+                writeln!(io.out, "\"Error\" : {}", error.unwrap_or_default())?;
                 writeln!(io.out)?;
             }
             Ok(())
@@ -79,7 +84,10 @@ fn cells(rows: &[Row]) -> Vec<Vec<String>> {
                 ep.clone(),
                 h.error.is_none().to_string(),
                 took(h),
-                h.error.clone().unwrap_or_default(),
+                h.error
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
             ]
         })
         .collect()
@@ -88,6 +96,7 @@ fn cells(rows: &[Row]) -> Vec<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::etcd::{AlarmKind, HealthError};
     use crate::output::render;
     use std::time::Duration;
 
@@ -105,7 +114,7 @@ mod tests {
                 "b".to_string(),
                 Health {
                     took: Some(Duration::from_nanos(5_000_970_291)),
-                    error: Some("Active Alarm(s): NOSPACE ".into()),
+                    error: Some(HealthError::Alarms(vec![AlarmKind::Nospace])),
                 },
             ),
         ];

@@ -3,12 +3,14 @@
 //! tests print into memory.
 
 pub mod alarms;
+pub mod compare;
+pub mod defrag;
 pub mod fleet;
 pub mod go;
 pub mod hashkv;
 pub mod health;
-pub mod humanize;
 pub mod members;
+pub mod snapshot;
 pub mod status;
 pub mod table;
 

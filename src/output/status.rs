@@ -1,7 +1,8 @@
 //! `endpoint status` output.
 
-use super::{Compat, Format, Streams, Style, go, humanize, simple_rows, table};
+use super::{Compat, Format, Streams, Style, go, simple_rows, table};
 use crate::etcd::{EndpointError, Status};
+use crate::humanize;
 use std::io::{self, Write};
 
 /// One member's answer, under the endpoint it was asked at.

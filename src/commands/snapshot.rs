@@ -1,0 +1,133 @@
+//! `kubectl etcd snapshot save|status`: glue between the flags, the members and
+//! `crate::snapshot`.
+
+use super::{Context, Outcome};
+use crate::error::Error;
+use crate::etcd::SnapshotStream;
+use crate::output::{self, Compat, Format, Streams};
+use crate::snapshot::pick::{self, Candidate};
+use crate::snapshot::save::{self, PartFile, Source};
+use crate::snapshot::status::{self, Layout, Trailer};
+use std::io::IsTerminal;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use tokio::signal::unix::{SignalKind, signal};
+
+/// `snapshot status FILE`: etcdutl's output, after checking the sha256 trailer.
+pub fn status(
+    file: &Path,
+    format: Option<Format>,
+    compat: Option<Compat>,
+    io: &mut Streams<'_>,
+) -> Result<Outcome, Error> {
+    let name = file.display();
+    let trailer =
+        status::verify_trailer(file).map_err(|e| Error::Failed(format!("{name}: {e}")))?;
+    let layout = match compat {
+        Some(Compat::V36) => Layout::V36,
+        _ => Layout::V35,
+    };
+    let s = status::status(file, layout).map_err(|e| Error::Failed(format!("{name}: {e}")))?;
+    if trailer == Trailer::Absent {
+        writeln!(
+            io.err,
+            "{name} has no sha256 trailer (a member's db file rather than a snapshot): only bbolt's consistency check vouches for it"
+        )?;
+    }
+    output::snapshot::print_status(
+        io.out,
+        format.unwrap_or(Format::Simple),
+        compat.unwrap_or(Compat::V35),
+        &s,
+    )?;
+    Ok(Outcome::Done)
+}
+
+struct Stream(SnapshotStream);
+
+impl Source for Stream {
+    async fn message(&mut self) -> Result<Option<(u64, Vec<u8>)>, String> {
+        self.0.message().await.map_err(|e| e.to_string())
+    }
+}
+
+/// `snapshot save FILE`: one member's snapshot, verified, then renamed into place.
+pub async fn save(
+    ctx: &Context,
+    io: &mut Streams<'_>,
+    file: &Path,
+    member: Option<&str>,
+    timeout: Duration,
+) -> Result<Outcome, Error> {
+    let cluster = &ctx.cluster;
+    let statuses = cluster.each(|mut c| async move { c.status().await }).await;
+    let candidates: Vec<Candidate> = cluster
+        .targets
+        .iter()
+        .zip(&statuses)
+        .map(|(t, s)| Candidate {
+            endpoint: &t.endpoint.display,
+            pod: t.pod.as_deref(),
+            status: s.as_ref().map_err(|e| e.to_string()),
+        })
+        .collect();
+    let chosen = pick::pick(&candidates, member).map_err(Error::Failed)?;
+    let target = &cluster.targets[chosen.index];
+    let mut conn = cluster
+        .connect(target)
+        .await
+        .map_err(|e| Error::Failed(format!("{}: {e}", target.endpoint)))?;
+    let stream = conn
+        .snapshot()
+        .await
+        .map_err(|e| Error::Failed(format!("{}: {e}", target.endpoint)))?;
+    writeln!(
+        io.err,
+        "Saving a snapshot of {} ({}) via {}",
+        target.endpoint,
+        chosen.why,
+        conn.via()
+    )?;
+    // Signals are caught from before the `.part` file exists until it is gone or renamed.
+    let (mut int, mut term) = (
+        signal(SignalKind::interrupt())?,
+        signal(SignalKind::terminate())?,
+    );
+    let part = PartFile::create(file).map_err(|e| Error::Failed(e.to_string()))?;
+    let tty = std::io::stderr().is_terminal();
+    let mut last = Instant::now();
+    let err = &mut *io.err;
+    let mut finished = false;
+    let mut progress = |p: save::Progress| {
+        let done = p.received == p.total && !finished;
+        if tty && (last.elapsed() >= Duration::from_millis(200) || done) {
+            finished |= done;
+            last = Instant::now();
+            let _ = write!(err, "\r\x1b[2K{}", output::snapshot::progress_line(&p));
+        }
+    };
+    let mut source = Stream(stream);
+    // Dropping the save (Ctrl-C, timeout) drops its `.part` file, which removes it.
+    let result = tokio::select! {
+        r = save::save(&mut source, part, &mut progress) => r.map_err(|e| Error::Failed(format!("{}: {e}", target.endpoint))),
+        _ = tokio::time::sleep(timeout) => Err(Error::Failed(format!(
+            "{}: the snapshot did not complete within --timeout {timeout:?}; nothing was saved",
+            target.endpoint
+        ))),
+        _ = int.recv() => Err(Error::Interrupted),
+        _ = term.recv() => Err(Error::Interrupted),
+    };
+    if tty {
+        write!(io.err, "\r\x1b[2K")?;
+    }
+    let saved = result?;
+    writeln!(
+        io.err,
+        "{} in {:.1}s, sha256 {} verified",
+        crate::humanize::bytes(saved.size),
+        saved.took.as_secs_f64(),
+        saved.sha256
+    )?;
+    writeln!(io.out, "Snapshot saved at {}", file.display())?;
+    Ok(Outcome::Done)
+}

@@ -1,0 +1,9 @@
+//! Snapshots: reading a bbolt file as `etcdutl snapshot status` does, and saving a member's
+//! snapshot stream safely. Plain values in and out; nothing here prints or talks to etcd.
+
+pub mod bbolt;
+#[cfg(test)]
+mod fuzz;
+pub mod pick;
+pub mod save;
+pub mod status;
