@@ -67,6 +67,8 @@ fn planted(n: usize) -> Vec<String> {
         .collect()
 }
 
+/// One long test on purpose: one lab and one fake API server serve the whole corpus (about
+/// thirty failing runs), which is cheaper than a lab per case, and the corpus reads as one list.
 #[test]
 fn planted_secrets_never_reach_stdout_or_stderr() {
     let lab = Lab::start(1);

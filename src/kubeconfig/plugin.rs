@@ -69,7 +69,8 @@ struct Status {
     client_key_data: Option<String>,
 }
 
-/// Runs the plugin once, bounded by `timeout`.
+/// Runs the plugin once, bounded by `timeout`. Longer than most functions: spawning, the
+/// deadline with the group kill, and reading both pipes belong together to stay correct.
 pub async fn run(exec: &ExecConfig, timeout: Duration) -> Result<ExecResult, PluginError> {
     let command = exec.command.clone().ok_or(PluginError::NoCommand)?;
     let interactive = match exec.interactive_mode {
