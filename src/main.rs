@@ -62,6 +62,7 @@ fn main() {
 }
 
 fn run() -> i32 {
+    drop_overridden_env();
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
@@ -124,6 +125,40 @@ fn run() -> i32 {
         let _ = writeln!(err, "Error: {e}");
     }
     exit_code(&result)
+}
+
+/// In etcdctl a flag overrides its `ETCDCTL_*` variable, whatever the variable holds. clap still
+/// parses the variable of a global flag given before the command (and rejects a bad value), so
+/// the variables whose flag is on the command line are dropped before parsing.
+fn drop_overridden_env() {
+    const PAIRS: [(&str, &str); 11] = [
+        ("ETCDCTL_ENDPOINTS", "--endpoints"),
+        ("ETCDCTL_CACERT", "--cacert"),
+        ("ETCDCTL_CERT", "--cert"),
+        ("ETCDCTL_KEY", "--key"),
+        (
+            "ETCDCTL_INSECURE_SKIP_TLS_VERIFY",
+            "--insecure-skip-tls-verify",
+        ),
+        ("ETCDCTL_INSECURE_TRANSPORT", "--insecure-transport"),
+        ("ETCDCTL_DIAL_TIMEOUT", "--dial-timeout"),
+        ("ETCDCTL_COMMAND_TIMEOUT", "--command-timeout"),
+        ("ETCDCTL_WRITE_OUT", "--write-out"),
+        ("ETCDCTL_HEX", "--hex"),
+        ("ETCDCTL_CLUSTER", "--cluster"),
+    ];
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    for (var, flag) in PAIRS {
+        let given = args.iter().any(|a| {
+            a == flag
+                || a.strip_prefix(flag).is_some_and(|r| r.starts_with('='))
+                || (flag == "--write-out" && a.starts_with("-w"))
+        });
+        if given {
+            // SAFETY: called first thing in main, before any thread (the runtime) exists.
+            unsafe { std::env::remove_var(var) };
+        }
+    }
 }
 
 /// A closed pipe (`kubectl etcd status | head -1`) is not a failure.

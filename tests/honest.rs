@@ -157,3 +157,20 @@ fn dial_timeout_zero_means_no_limit_as_etcdctl() {
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(out.lines().count(), 1, "{out}");
 }
+
+#[test]
+fn a_flag_overrides_its_etcdctl_variable_even_a_bad_one() {
+    let lab = Lab::start(1);
+    let (out, err, code, _) = run(lab
+        .plugin()
+        .env("ETCDCTL_DIAL_TIMEOUT", "bogus")
+        .env("ETCDCTL_WRITE_OUT", "yaml")
+        .args(["--dial-timeout=2s", "-w", "simple", "status"]));
+    assert_eq!(code, 0, "{out}{err}");
+    // Without the flag, the bad variable is still an argument error.
+    let (_, err, code, _) = run(lab
+        .plugin()
+        .env("ETCDCTL_DIAL_TIMEOUT", "bogus")
+        .args(["status"]));
+    assert_eq!(code, 128, "{err}");
+}
