@@ -126,6 +126,7 @@ impl Cli {
                 sampling: sampling(s),
                 thresholds: t.thresholds(),
             },
+            Command::Metrics { interval, raw } => Run::Metrics { interval, raw },
             Command::Version => Run::Version,
             Command::Config(ConfigCommand::View) => Run::Config(MemoryAction::View),
             Command::Config(ConfigCommand::Forget { all }) => {
@@ -249,6 +250,16 @@ pub enum Command {
         sampling: SamplingFlags,
         #[command(flatten)]
         thresholds: ThresholdFlags,
+    },
+    /// Each member's Prometheus metrics over a window: leader, proposals, disk and peer
+    /// latencies (p99), DB size and quota, and every peer link (bytes/s, failures, stream up)
+    Metrics {
+        /// Time between the two scrapes that rates and p99s are computed over
+        #[arg(long, default_value = "2s", value_parser = duration::parse, value_name = "DURATION")]
+        interval: Duration,
+        /// Print one member's metrics text as served (MEMBER: its endpoint, host, pod or node)
+        #[arg(long, value_name = "MEMBER")]
+        raw: Option<String>,
     },
     /// Plugin version and git revision
     Version,

@@ -7,6 +7,7 @@ use crate::context::ContextError;
 use crate::credentials::CredentialsError;
 use crate::credentials::kube::KubeCredentialsError;
 use crate::discover::DiscoverError;
+use crate::etcd::EndpointError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -20,6 +21,10 @@ pub enum Error {
     /// The command ran and failed as a whole (`Error: unhealthy cluster`).
     #[error("{0}")]
     Failed(String),
+    /// No member could give a cluster-wide answer (member list, alarms), or the last failure
+    /// of a per-member command, as etcdctl reports it.
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
     #[error(transparent)]

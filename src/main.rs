@@ -21,6 +21,7 @@ mod error;
 mod etcd;
 mod humanize;
 mod kubeconfig;
+mod metrics;
 mod names;
 mod output;
 mod route;
@@ -173,7 +174,7 @@ fn exit_code(result: &Result<Outcome, Error>) -> i32 {
         Ok(Outcome::MembersFailed) | Ok(Outcome::Verdict(Severity::Warning)) => exit::ERROR,
         Ok(Outcome::Verdict(Severity::Critical)) => exit::CRITICAL,
         Err(e) if is_broken_pipe(e) => exit::OK,
-        Err(Error::Failed(_) | Error::Io(_)) => exit::ERROR,
+        Err(Error::Failed(_) | Error::Endpoint(_) | Error::Io(_)) => exit::ERROR,
         Err(Error::BadArgs(_) | Error::Credentials(_)) => exit::BAD_ARGS,
         Err(Error::Unsupported(_)) => exit::BAD_FEATURE,
         Err(Error::NoMembers(_)) => exit::NO_MEMBERS,
@@ -242,6 +243,10 @@ mod tests {
             (
                 Err(Error::Failed("unhealthy cluster".into())),
                 "the cluster is unhealthy",
+            ),
+            (
+                Err(Error::Endpoint(etcd::EndpointError::DeadlineExceeded)),
+                "a member failed",
             ),
             (api(ApiError::Config(String::new())), "kubeconfig"),
             (

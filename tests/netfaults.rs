@@ -1,6 +1,7 @@
 //! The incident we design for, on a real network: three members, one behind a path-MTU black
 //! hole (small heartbeats pass, large appends vanish). The member keeps answering while it
-//! falls behind; compare names the lag and the network. Runs in network namespaces this test
+//! falls behind; compare names the lag and the network, and doctor, from the metrics, names the
+//! leader→member link (the finding clears after the fix). Runs in network namespaces this test
 //! makes, joined by a veth pair (198.18.0.0/15, the benchmarking range, never routed), with an
 //! nftables rule in the far namespace. It needs root (CAP_NET_ADMIN), so it is ignored by
 //! default and shows as skipped in the summary; scripts/test runs it where namespaces can be
@@ -208,6 +209,21 @@ fn an_mtu_black_hole_shows_as_a_lagging_member_and_names_the_network() {
         "{out}"
     );
 
+    // doctor reads the metrics while writes go on, and names the link: the leader's appends to
+    // the far member do not get through while heartbeats do.
+    let link = doctor_under_writes(&lab, &near, |f| {
+        f.iter()
+            .find(|x| x["code"] == "peer-link" && x["members"] == serde_json::json!([far]))
+            .cloned()
+    })
+    .unwrap_or_else(|last| panic!("no peer-link finding for {far}: {last}"));
+    eprintln!("link finding under the black hole: {link}");
+    assert!(
+        link["title"].as_str().unwrap().contains("(leader) →"),
+        "{link}"
+    );
+    assert!(link["hint"].as_str().unwrap().contains("MTU"), "{link}");
+
     // Close it: retransmissions get through, the member catches up, the finding clears.
     net.black_hole(false);
     let start = Instant::now();
@@ -215,10 +231,63 @@ fn an_mtu_black_hole_shows_as_a_lagging_member_and_names_the_network() {
     while start.elapsed() < Duration::from_secs(30) {
         let (out, _, code, _) = run(lab.plugin().args(["compare", "-w", "json"]));
         if code == 0 && findings(&out).iter().all(|x| x["severity"] == "ok") {
+            // And doctor's link finding is gone too, with writes flowing.
+            doctor_under_writes(&lab, &near, |f| {
+                (!f.iter().any(|x| x["code"] == "peer-link")).then_some(())
+            })
+            .unwrap_or_else(|last| panic!("the link finding did not clear: {last}"));
             return;
         }
         last = out;
         std::thread::sleep(Duration::from_millis(500));
     }
     panic!("the far member did not catch up after the MTU was restored: {last}");
+}
+
+/// Runs doctor (3 samples, 1 s apart, metrics over the same window) while a thread writes
+/// 3 kB values through `near`, until `want` accepts its findings; up to 5 tries. Err holds the
+/// last output.
+fn doctor_under_writes<T>(
+    lab: &Lab,
+    near: &str,
+    want: impl Fn(&[serde_json::Value]) -> Option<T>,
+) -> Result<T, String> {
+    let value = "w".repeat(3000);
+    let mut last = String::new();
+    for round in 0..5 {
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let out = std::thread::scope(|s| {
+            s.spawn(|| {
+                // Bounded: at most 200 writes, each under run()'s deadline.
+                for i in 0..200 {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    run(lab
+                        .etcdctl_at(near)
+                        .args(["put", &format!("w{round}-{i}"), &value]));
+                }
+            });
+            let (out, err, _, _) = run(lab.plugin().args([
+                "--dial-timeout=1s",
+                "--command-timeout=1s",
+                "doctor",
+                "--samples=3",
+                "--interval=1s",
+                "-w",
+                "json",
+            ]));
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            format!("{out}{err}")
+        });
+        let json = out.lines().next().unwrap_or("");
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(json)
+            && let Some(f) = v["findings"].as_array()
+            && let Some(t) = want(f)
+        {
+            return Ok(t);
+        }
+        last = out;
+    }
+    Err(last)
 }

@@ -13,8 +13,7 @@ pub async fn run(ctx: &Context, io: &mut Streams<'_>) -> Result<Outcome, Error> 
     let alarms = ctx
         .cluster
         .first(|mut c| async move { c.alarms().await })
-        .await
-        .map_err(|e| Error::Failed(e.to_string()))?;
+        .await?;
     output::alarms::print(io, style, &alarms)?;
     Ok(Outcome::Done)
 }

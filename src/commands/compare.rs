@@ -34,8 +34,17 @@ pub async fn run(
             Layout::Compare,
         )?)
     };
+    // Over a window (several samples, no --watch) the members' metrics are read alongside.
+    let n = s.samples.unwrap_or(1).max(1);
+    let metrics = async {
+        if n >= 2 && !s.watch {
+            Some(crate::metrics::sample(&ctx.cluster, s.interval * (n - 1)).await)
+        } else {
+            None
+        }
+    };
     // With --watch, every sample is printed as it comes; else the end result once.
-    let samples = sampling::run(ctx, s, 1, true, |samples, number| {
+    let sampling = sampling::run(ctx, s, 1, true, |samples, number| {
         if !s.watch {
             return Ok(());
         }
@@ -52,20 +61,39 @@ pub async fn run(
         }
         print(io, &report)?;
         Ok(io.out.flush()?)
-    })
-    .await?;
-    let Some(last) = samples.last() else {
+    });
+    let (samples, scraped) = tokio::join!(sampling, metrics);
+    let mut samples = samples?;
+    if samples.is_empty() {
         // Ctrl-C before the first sample: nothing was shown.
         return Err(Error::Cancelled);
-    };
+    }
     // No verdict without evidence from the cluster.
     if let Some(cannot) = crate::visibility::from_samples(&samples) {
         return Err(Error::CannotSee(cannot));
     }
     if !s.watch {
-        print(io, &Report::new(&samples, analyze(&samples, t)))?;
+        match &scraped {
+            Some(scraped) => {
+                let findings = super::metrics::findings(&mut samples, scraped, t);
+                let report = Report::new(&samples, findings);
+                if format == Format::Json {
+                    let with = crate::output::metrics::WithMetrics {
+                        report: &report,
+                        metrics: crate::output::metrics::json_value(scraped),
+                    };
+                    print_json(&mut io.out, &with)?;
+                } else {
+                    print(io, &report)?;
+                }
+            }
+            None => print(io, &Report::new(&samples, analyze(&samples, t)))?,
+        }
     }
-    if last.members.iter().any(|m| m.status.is_err()) {
+    if samples
+        .last()
+        .is_some_and(|last| last.members.iter().any(|m| m.status.is_err()))
+    {
         return Ok(Outcome::MembersFailed);
     }
     Ok(Outcome::Done)

@@ -4,7 +4,6 @@
 use super::{Context, Outcome, sampling};
 use crate::analysis::Thresholds;
 use crate::analysis::compare::Report;
-use crate::analysis::findings::analyze;
 use crate::context::Sampling;
 use crate::error::Error;
 use crate::output::compare::{Layout, print_findings, print_json};
@@ -18,6 +17,8 @@ struct DoctorReport<'a> {
     report: &'a Report,
     found_by: String,
     credentials: &'a str,
+    /// Each member's metrics over the sampling window.
+    metrics: serde_json::Value,
 }
 
 pub async fn run(
@@ -26,18 +27,27 @@ pub async fn run(
     s: &Sampling,
     t: &Thresholds,
 ) -> Result<Outcome, Error> {
-    let samples = sampling::run(ctx, s, 3, true, |_, _| Ok(())).await?;
+    // The metrics' window spans the sampling, on connections of their own.
+    let n = s.samples.unwrap_or(3).max(1);
+    let window = s.interval * n.saturating_sub(1).max(1);
+    let (samples, scraped) = tokio::join!(
+        sampling::run(ctx, s, 3, true, |_, _| Ok(())),
+        crate::metrics::sample(&ctx.cluster, window)
+    );
+    let mut samples = samples?;
     // No verdict without evidence from the cluster.
     if let Some(cannot) = crate::visibility::from_samples(&samples) {
         return Err(Error::CannotSee(cannot));
     }
-    let report = Report::new(&samples, analyze(&samples, t));
+    let findings = super::metrics::findings(&mut samples, &scraped, t);
+    let report = Report::new(&samples, findings);
     let credentials = ctx.credentials.as_deref().unwrap_or("none");
     if ctx.format == Some(Format::Json) {
         let doctor = DoctorReport {
             report: &report,
             found_by: ctx.found_by.to_string(),
             credentials,
+            metrics: crate::output::metrics::json_value(&scraped),
         };
         print_json(&mut io.out, &doctor)?;
         return Ok(Outcome::Verdict(report.severity));
@@ -61,6 +71,7 @@ pub async fn run(
         .map(|t| format!("{} via {}", t.endpoint.display, t.route.describe()))
         .collect();
     writeln!(io.out, "routes: {}", routes.join("; "))?;
+    writeln!(io.out, "{}", super::metrics::summary(&scraped))?;
     writeln!(io.out)?;
     print_findings(&mut io.out, &report.findings, Layout::Doctor)?;
     Ok(Outcome::Verdict(report.severity))

@@ -3,7 +3,7 @@
 use super::Context;
 use super::Outcome;
 use crate::error::Error;
-use crate::output::{Format, Streams, go, table};
+use crate::output::{self, Format, Streams};
 use crate::route::RouteKind;
 
 pub async fn run(ctx: &Context, io: &mut Streams<'_>) -> Result<Outcome, Error> {
@@ -38,46 +38,17 @@ pub async fn run(ctx: &Context, io: &mut Streams<'_>) -> Result<Outcome, Error> 
         if taken == Some(RouteKind::Exec) && ctx.credentials.is_none() {
             notes.insert(0, "direct, port-forward: no client credentials".into());
         }
-        rows.push(vec![
-            t.pod.clone().unwrap_or_default(),
-            t.node.clone().unwrap_or_default(),
-            t.endpoint.display.clone(),
+        rows.push(output::endpoints::Row {
+            credentials: creds.clone(),
+            endpoint: t.endpoint.display.clone(),
+            node: t.node.clone().unwrap_or_default(),
+            notes: notes.join("; "),
+            pod: t.pod.clone().unwrap_or_default(),
             route,
-            creds.clone(),
-            notes.join("; "),
-        ]);
+        });
     }
     writeln!(io.err, "members found by {}", ctx.found_by)?;
-    match ctx.format.unwrap_or(Format::Table) {
-        Format::Json => {
-            let list: Vec<serde_json::Value> = rows
-                .iter()
-                .map(|r| {
-                    serde_json::json!({
-                        "pod": r[0], "node": r[1], "endpoint": r[2], "route": r[3], "credentials": r[4], "notes": r[5],
-                    })
-                })
-                .collect();
-            writeln!(io.out, "{}", go::json(&list))?;
-        }
-        Format::Simple | Format::Fields => {
-            for r in &rows {
-                writeln!(io.out, "{}", r.join(", "))?;
-            }
-        }
-        Format::Table => table::write(
-            &mut io.out,
-            &[
-                "pod",
-                "node",
-                "endpoint",
-                "route",
-                "credentials",
-                "why not other routes",
-            ],
-            &rows,
-        )?,
-    }
+    output::endpoints::print(io.out, ctx.format.unwrap_or(Format::Table), &rows)?;
     if failed {
         return Ok(Outcome::MembersFailed);
     }

@@ -26,7 +26,7 @@ pub async fn run(ctx: &Context, io: &mut Streams<'_>, rev: i64) -> Result<Outcom
         .collect();
     output::hashkv::print(io, ctx.style(Format::Table, found), &rows)?;
     match rows.iter().rev().find_map(|(_, r)| r.as_ref().err()) {
-        Some(e) => Err(Error::Failed(e.to_string())),
+        Some(e) => Err(e.clone().into()),
         None => Ok(Outcome::Done),
     }
 }

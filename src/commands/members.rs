@@ -19,8 +19,7 @@ pub async fn run(ctx: &Context, io: &mut Streams<'_>) -> Result<Outcome, Error> 
             };
             Ok((list, version))
         })
-        .await
-        .map_err(|e| Error::Failed(e.to_string()))?;
+        .await?;
     let found = version.as_deref().and_then(Compat::for_server);
     output::members::print(io, ctx.style(Format::Table, found), &list)?;
     Ok(Outcome::Done)

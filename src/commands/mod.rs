@@ -12,6 +12,7 @@ pub mod hashkv;
 pub mod health;
 pub mod members;
 pub mod memory;
+pub mod metrics;
 mod sampling;
 pub mod snapshot;
 pub mod status;
@@ -44,6 +45,10 @@ pub enum Command {
     Doctor {
         sampling: Sampling,
         thresholds: Thresholds,
+    },
+    Metrics {
+        interval: std::time::Duration,
+        raw: Option<String>,
     },
     Version,
     /// `config view` / `config forget`: the credentials memory; no member is contacted.
@@ -125,6 +130,9 @@ pub async fn run(
             timeout,
         } => snapshot::save(&ctx, io, &file, member.as_deref(), timeout).await,
         Command::Defrag(args) => defrag::run(&ctx, io, &args).await,
+        Command::Metrics { interval, raw } => {
+            metrics::run(&ctx, io, interval, raw.as_deref()).await
+        }
         // Answered above, before any member was resolved.
         Command::Version => version::run(io),
         Command::Config(_) => unreachable!("answered above"),

@@ -121,5 +121,6 @@ fn target(m: &Member, api: &Api, via: Via, have_creds: bool, given: bool) -> Tar
             .map(|p| format!("{}/{}", p.namespace, p.name)),
         node: (!m.node.is_empty()).then(|| m.node.clone()),
         quota_backend_bytes: m.quota_backend_bytes,
+        metrics_url: m.metrics_url.clone(),
     }
 }

@@ -43,6 +43,8 @@ pub struct Target {
     pub node: Option<String>,
     /// `--quota-backend-bytes` from the member's pod flags, when discovery saw it.
     pub quota_backend_bytes: Option<i64>,
+    /// The pod's `--listen-metrics-urls`, when discovery saw it (comma list, as given).
+    pub metrics_url: Option<String>,
 }
 
 impl Target {
@@ -54,6 +56,7 @@ impl Target {
             pod: None,
             node: None,
             quota_backend_bytes: None,
+            metrics_url: None,
         }
     }
 }

@@ -5,11 +5,13 @@
 pub mod alarms;
 pub mod compare;
 pub mod defrag;
+pub mod endpoints;
 pub mod fleet;
 pub mod go;
 pub mod hashkv;
 pub mod health;
 pub mod members;
+pub mod metrics;
 pub mod snapshot;
 pub mod status;
 pub mod table;
