@@ -1,7 +1,8 @@
 //! The Kubernetes API server: a client built the way kubectl builds one (kubectl passes no
 //! global flags to a plugin, so they are parsed here), and API errors worded for users.
 
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use crate::kubeconfig::{self, client as kubeclient};
+use kube::config::KubeConfigOptions;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -43,6 +44,9 @@ pub enum ApiError {
         namespace: String,
         hint: String,
     },
+    /// The kubeconfig's exec credential plugin failed, hung or printed nothing usable.
+    #[error("{0}")]
+    Plugin(String),
     #[error("{0}")]
     Other(String),
 }
@@ -53,57 +57,41 @@ pub struct Api {
     pub client: kube::Client,
     pub server: String,
     pub context: String,
+    /// Which cluster this is, for the credentials memory (server, CA fingerprint, cluster name).
+    pub cluster_id: crate::config::ClusterId,
 }
 
 /// Builds the client from `--kubeconfig` (one file), else `KUBECONFIG` (a merged path list, first
 /// wins), else `~/.kube/config`; then `--context/--kube-cluster/--user`, then the overrides.
 pub async fn connect(f: &ConnectOptions) -> Result<Api, ApiError> {
-    let kubeconfig = read_kubeconfig(f)?;
-    connect_with(f, kubeconfig).await
+    let loaded = read_kubeconfig(f)?;
+    connect_with(f, loaded).await
 }
 
 /// The kubeconfig's context names, in file order, for the fleet view (`--all-contexts`).
 pub fn context_names(f: &ConnectOptions) -> Result<Vec<String>, ApiError> {
     Ok(read_kubeconfig(f)?
+        .config
         .contexts
         .into_iter()
         .map(|c| c.name)
         .collect())
 }
 
-/// `--kubeconfig` (one file), else `KUBECONFIG` (a merged path list, first wins), else
-/// `~/.kube/config`.
-fn read_kubeconfig(f: &ConnectOptions) -> Result<Kubeconfig, ApiError> {
-    Ok(match &f.kubeconfig {
-        Some(path) => Kubeconfig::read_from(path)
-            .map_err(|e| ApiError::Config(format!("cannot read --kubeconfig {}: {}", path.display(), root(&e))))?,
-        None => match Kubeconfig::from_env() {
-            Ok(Some(k)) => k,
-            Ok(None) => Kubeconfig::read().map_err(|e| {
-                ApiError::Config(format!(
-                    "no kubeconfig: {} (set KUBECONFIG, pass --kubeconfig, or give etcd endpoints with --endpoints)",
-                    root(&e)
-                ))
-            })?,
-            Err(e) => {
-                return Err(ApiError::Config(format!(
-                    "cannot read KUBECONFIG {}: {}",
-                    std::env::var("KUBECONFIG").unwrap_or_default(),
-                    root(&e)
-                )));
-            }
-        },
-    })
+/// Read as kubectl reads it, never quoting it (see kubeconfig.rs).
+fn read_kubeconfig(f: &ConnectOptions) -> Result<kubeconfig::Loaded, ApiError> {
+    kubeconfig::load(f.kubeconfig.as_deref()).map_err(|e| ApiError::Config(e.to_string()))
 }
 
-async fn connect_with(f: &ConnectOptions, kubeconfig: Kubeconfig) -> Result<Api, ApiError> {
+async fn connect_with(f: &ConnectOptions, mut loaded: kubeconfig::Loaded) -> Result<Api, ApiError> {
     let context = f
         .context
         .clone()
-        .or_else(|| kubeconfig.current_context.clone())
+        .or_else(|| loaded.config.current_context.clone())
         .unwrap_or_default();
-    if !context.is_empty() && !kubeconfig.contexts.iter().any(|c| c.name == context) {
-        let known: Vec<&str> = kubeconfig
+    if !context.is_empty() && !loaded.config.contexts.iter().any(|c| c.name == context) {
+        let known: Vec<&str> = loaded
+            .config
             .contexts
             .iter()
             .map(|c| c.name.as_str())
@@ -117,14 +105,38 @@ async fn connect_with(f: &ConnectOptions, kubeconfig: Kubeconfig) -> Result<Api,
             }
         )));
     }
+    let named = loaded
+        .config
+        .contexts
+        .iter()
+        .find(|c| c.name == context)
+        .and_then(|c| c.context.as_ref());
+    let cluster_name = f
+        .cluster
+        .clone()
+        .or_else(|| named.map(|c| c.cluster.clone()))
+        .unwrap_or_default();
+    let user_name = f
+        .user
+        .clone()
+        .or_else(|| named.and_then(|c| c.user.clone()))
+        .unwrap_or_default();
+    let chosen = kubeclient::Chosen {
+        cluster: &cluster_name,
+        user: &user_name,
+    };
+    kubeclient::inline_files(&mut loaded, &chosen).map_err(|e| ApiError::Config(e.to_string()))?;
     let options = KubeConfigOptions {
         context: f.context.clone(),
         cluster: f.cluster.clone(),
         user: f.user.clone(),
     };
-    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+    let mut config = kube::Config::from_custom_kubeconfig(loaded.config.clone(), &options)
         .await
-        .map_err(|e| ApiError::Config(format!("kubeconfig context {context:?}: {}", root(&e))))?;
+        .map_err(|e| ApiError::Config(kubeclient::describe(&e, &loaded, &chosen, &context)))?;
+    kubeclient::check_ca(&config, &loaded, &chosen).map_err(|e| ApiError::Config(e.to_string()))?;
+    kubeclient::check_user(&config, &loaded, &chosen)
+        .map_err(|e| ApiError::Config(e.to_string()))?;
     if let Some(server) = &f.server {
         config.cluster_url = server.parse().map_err(|_| {
             ApiError::Config(format!(
@@ -138,6 +150,15 @@ async fn connect_with(f: &ConnectOptions, kubeconfig: Kubeconfig) -> Result<Api,
         config.auth_info.exec = None;
         config.auth_info.auth_provider = None;
     }
+    // The credential plugin, bounded by --request-timeout (30 s when not given), killed with
+    // the run; kube-rs would run it without a deadline.
+    let plugin_timeout = f
+        .request_timeout
+        .filter(|t| !t.is_zero())
+        .unwrap_or(kubeconfig::plugin::DEFAULT_TIMEOUT);
+    kubeclient::run_exec(&mut config, plugin_timeout)
+        .await
+        .map_err(|e| ApiError::Plugin(e.to_string()))?;
     if let Some(user) = &f.as_user {
         config.auth_info.impersonate = Some(user.clone());
     }
@@ -159,6 +180,8 @@ async fn connect_with(f: &ConnectOptions, kubeconfig: Kubeconfig) -> Result<Api,
         .to_string()
         .trim_end_matches('/')
         .to_string();
+    let cluster_id =
+        crate::config::ClusterId::new(&server, config.root_cert.as_deref(), &cluster_name);
     let client = kube::Client::try_from(config).map_err(|e| {
         ApiError::Config(format!(
             "cannot build a Kubernetes client for context {context:?}: {}",
@@ -169,6 +192,7 @@ async fn connect_with(f: &ConnectOptions, kubeconfig: Kubeconfig) -> Result<Api,
         client,
         server,
         context,
+        cluster_id,
     })
 }
 

@@ -3,12 +3,16 @@
 use crate::apiserver::ConnectOptions;
 use crate::commands::Command as Run;
 use crate::commands::fleet::{Contexts, Fleet};
+use crate::commands::memory::Action as MemoryAction;
 use crate::compat::Compat;
 use crate::config::ContextCredentials;
 use crate::context::{Options, Sampling};
 use crate::duration;
 use crate::route;
 use clap::{ArgAction, Args, Parser, Subcommand};
+
+mod groups;
+pub use groups::{DefragFlags, SamplingFlags, ThresholdFlags};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -30,10 +34,18 @@ Without --endpoints, the members are found through the kubeconfig (etcd pods, or
 --etcd-servers) and reached directly, through a port-forward, or by running etcdctl in the etcd \
 pod (see --via and `kubectl etcd endpoints`).
 
+Credentials memory: credentials given once (--cert-secret, --ca-secret, --ca-configmap, \
+--cacert/--cert/--key) that worked are remembered per cluster (API server URL and CA \
+fingerprint), as references only (secret names, file paths), in $KUBECTL_ETCD_CONFIG, else \
+<config dir>/kubectl-etcd/contexts.yaml (mode 0600). See `kubectl etcd config view` and \
+`kubectl etcd config forget`.
+
 Exit status: 0 ok, 1 a member failed or the cluster is unhealthy, 3 kubeconfig or context \
 problem, 4 unsupported output format, 5 no etcd members found, 6 API server unreachable, \
-7 unauthorized, 8 forbidden, 128 bad arguments or unusable certificate files, 130 interrupted \
-(snapshot save leaves no file); doctor: 1 warning, 2 critical.";
+7 unauthorized, 8 forbidden, 9 this machine cannot see the etcd cluster (doctor and compare: \
+no member answered and every cause is on this side such as TLS or refused connections or \
+credentials or RBAC; no verdict on the cluster), 128 bad arguments or unusable certificate files, \
+130 interrupted (Ctrl-C; snapshot save leaves no file); doctor: 1 warning, 2 critical.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -128,6 +140,10 @@ impl Cli {
                     <Cli as clap::CommandFactory>::command().bin_name("kubectl-etcd"),
                 ),
             },
+            Command::Config(ConfigCommand::View) => Run::Config(MemoryAction::View),
+            Command::Config(ConfigCommand::Forget { all }) => {
+                Run::Config(MemoryAction::Forget { all })
+            }
             Command::Snapshot {
                 action:
                     SnapshotCommand::Save {
@@ -182,7 +198,7 @@ fn options(e: EtcdFlags, k: KubeFlags, no_color: bool) -> Options {
         },
         insecure_skip_tls_verify: e.insecure_skip_tls_verify,
         insecure_transport: e.insecure_transport,
-        dial_timeout: e.dial_timeout,
+        dial_timeout: no_limit_if_zero(e.dial_timeout),
         command_timeout: e.command_timeout,
         write_out: e.write_out,
         hex: e.hex,
@@ -247,6 +263,7 @@ pub enum Command {
     },
     /// Each member's Prometheus metrics over a window: leader, proposals, disk and peer
     /// latencies (p99), DB size and quota, and every peer link (bytes/s, failures, stream up)
+    #[command(after_help = crate::examples::METRICS)]
     Metrics {
         /// Time between the two scrapes that rates and p99s are computed over
         #[arg(long, default_value = "2s", value_parser = duration::parse, value_name = "DURATION")]
@@ -265,6 +282,9 @@ pub enum Command {
         #[arg(value_enum)]
         shell: CompletionShell,
     },
+    /// The credentials memory (KUBECTL_ETCD_CONFIG): list or forget what is remembered
+    #[command(subcommand, after_help = crate::examples::CONFIG)]
+    Config(ConfigCommand),
     // Listed apart in --help (HELP_TEMPLATE): they copy or change the cluster.
     /// Save a member's snapshot to a file, or check a snapshot file (etcdutl snapshot status)
     #[command(hide = true, long_about = SNAPSHOT_ABOUT, after_help = crate::examples::SNAPSHOT)]
@@ -362,68 +382,21 @@ pub enum SnapshotCommand {
     },
 }
 
-/// `defrag`'s flags.
-#[derive(Debug, Args)]
-pub struct DefragFlags {
-    /// Show the plan and change nothing
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Defragment every voting member, however fragmented
-    #[arg(long)]
-    pub all: bool,
-    /// Defragment a member when at least this share of its file is free
-    #[arg(long, default_value_t = 0.45, value_parser = share, value_name = "SHARE")]
-    pub if_fragmented: f64,
-    /// ...and its file is at least this big (e.g. 100MB, 1GiB)
-    #[arg(long, default_value = "100MB", value_parser = crate::defrag::plan::parse_size, value_name = "SIZE")]
-    pub min_size: u64,
-    /// Hand leadership to the most up-to-date healthy follower before the leader's turn
-    #[arg(long)]
-    pub move_leader: bool,
-    /// Do not ask (required when stdin is not a terminal)
-    #[arg(short = 'y', long)]
-    pub yes: bool,
-    /// Afterwards, clear NOSPACE alarms if every member is below 90% of its quota
-    #[arg(long)]
-    pub disarm: bool,
-    /// Time limit for each member's defragment
-    #[arg(long, default_value = "60s", value_parser = duration::parse, value_name = "DURATION")]
-    pub timeout: Duration,
-    /// Time to wait for the cluster to be healthy again after each member
-    #[arg(long, default_value = "60s", value_parser = duration::parse, value_name = "DURATION")]
-    pub healthy_timeout: Duration,
-}
-
-impl DefragFlags {
-    fn args(self) -> crate::commands::defrag::Args {
-        use crate::defrag::plan::Rule;
-        crate::commands::defrag::Args {
-            rule: if self.all {
-                Rule::All
-            } else {
-                Rule::IfFragmented {
-                    share: self.if_fragmented,
-                    min_size: self.min_size,
-                }
-            },
-            dry_run: self.dry_run,
-            yes: self.yes,
-            run: crate::defrag::run::Options {
-                timeout: self.timeout,
-                healthy_timeout: self.healthy_timeout,
-                move_leader: self.move_leader,
-                disarm: self.disarm,
-            },
-        }
-    }
-}
-
-/// A share between 0 and 1.
-fn share(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
-        _ => Err(format!("{s:?} is not a share between 0 and 1 (e.g. 0.45)")),
-    }
+/// `kubectl etcd config …`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// List each remembered cluster: context, server, CA fingerprint, credentials (references
+    /// only) and whether they still work
+    #[command(after_help = crate::examples::CONFIG_VIEW)]
+    View,
+    /// Forget the credentials remembered for the current context's cluster, for --context's,
+    /// or (--all) every one
+    #[command(after_help = crate::examples::CONFIG_FORGET)]
+    Forget {
+        /// Forget every remembered cluster
+        #[arg(long, conflicts_with = "context")]
+        all: bool,
+    },
 }
 
 /// How to reach members found through Kubernetes.
@@ -534,6 +507,33 @@ impl KubeFlags {
     }
 }
 
+/// What `kubectl etcd` with no command prints: the usage line and each command with its
+/// one-line description.
+pub fn short_usage() -> String {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let mut out = String::from("Usage: kubectl etcd [FLAGS] <COMMAND>\n\nCommands:\n");
+    let subs: Vec<_> = cmd.get_subcommands().filter(|s| !s.is_hide_set()).collect();
+    let width = subs.iter().map(|s| s.get_name().len()).max().unwrap_or(0);
+    for s in subs {
+        let about = s.get_about().map(|a| a.to_string()).unwrap_or_default();
+        let first = about.lines().next().unwrap_or("");
+        out.push_str(&format!("  {:width$}  {first}\n", s.get_name()));
+    }
+    out.push_str("\nSee 'kubectl etcd --help' for the flags and exit statuses.\n");
+    out
+}
+
+/// etcdctl's `--dial-timeout 0` means no limit. Every wait here stays bounded, so "no limit" is
+/// a day: longer than anyone waits for a dial, and no arithmetic on it overflows.
+fn no_limit_if_zero(d: Duration) -> Duration {
+    if d.is_zero() {
+        Duration::from_secs(24 * 3600)
+    } else {
+        d
+    }
+}
+
 /// kubectl's --request-timeout: a Go duration, or a bare number of seconds.
 fn request_timeout(s: &str) -> Result<Duration, String> {
     match s.parse::<u64>() {
@@ -586,7 +586,7 @@ pub struct EtcdFlags {
     )]
     pub insecure_transport: bool,
 
-    /// Time to open a connection to a member (Go syntax: 500ms, 2s, 1m)
+    /// Time to open a connection to a member (Go syntax: 500ms, 2s, 1m; 0: no limit, as etcdctl)
     #[arg(long, global = true, env = "ETCDCTL_DIAL_TIMEOUT", default_value = "2s", value_parser = duration::parse, value_name = "DURATION")]
     pub dial_timeout: Duration,
 
@@ -615,66 +615,4 @@ pub struct EtcdFlags {
     /// Reproduce this etcdctl's output layout instead of the lowest member version's
     #[arg(long, global = true, value_name = "3.4|3.5|3.6")]
     pub etcdctl_compat: Option<Compat>,
-}
-
-/// How often to sample members, for `compare` and `doctor`.
-#[derive(Debug, Args)]
-pub struct SamplingFlags {
-    /// Number of samples (compare: 1, doctor: 3 unless given)
-    #[arg(long)]
-    pub samples: Option<u32>,
-    /// Time between samples
-    #[arg(long, default_value = "1s", value_parser = duration::parse, value_name = "DURATION")]
-    pub interval: Duration,
-    /// Keep sampling until Ctrl-C (redraws in place on a terminal, appends when piped)
-    #[arg(long)]
-    pub watch: bool,
-    /// Mark disagreeing cells with `*` instead of colour (also when piped, or NO_COLOR is set)
-    #[arg(long)]
-    pub no_color: bool,
-}
-
-/// When a number becomes a finding.
-#[derive(Debug, Args)]
-#[command(next_help_heading = "Finding thresholds")]
-pub struct ThresholdFlags {
-    /// Raft entries behind the leader before a member is reported as lagging
-    #[arg(long, default_value_t = 10, value_name = "ENTRIES")]
-    pub lag_threshold: u64,
-    /// Entries between raft index and applied index before a member is reported as slow to apply
-    #[arg(long, default_value_t = 100, value_name = "ENTRIES")]
-    pub apply_lag_threshold: u64,
-    /// Leader changes during sampling before they are reported as frequent
-    #[arg(long, default_value_t = 1, value_name = "COUNT")]
-    pub max_leader_changes: u32,
-    /// Largest/smallest DB size between members before the spread is reported
-    #[arg(long, default_value_t = 1.5, value_name = "RATIO")]
-    pub db_size_spread: f64,
-    /// In-use share of the DB below which defragmentation is suggested
-    #[arg(long, default_value_t = 0.5, value_name = "SHARE")]
-    pub defrag_below: f64,
-    /// DB size as a share of the quota for a warning
-    #[arg(long, default_value_t = 0.8, value_name = "SHARE")]
-    pub quota_warning: f64,
-    /// DB size as a share of the quota for critical
-    #[arg(long, default_value_t = 0.95, value_name = "SHARE")]
-    pub quota_critical: f64,
-    /// A health read slower than this is reported
-    #[arg(long, default_value = "500ms", value_parser = duration::parse, value_name = "DURATION")]
-    pub slow_health: Duration,
-}
-
-impl ThresholdFlags {
-    pub fn thresholds(&self) -> crate::analysis::Thresholds {
-        crate::analysis::Thresholds {
-            lag_entries: self.lag_threshold,
-            apply_lag_entries: self.apply_lag_threshold,
-            leader_changes: self.max_leader_changes,
-            db_size_spread: self.db_size_spread,
-            defrag_in_use: self.defrag_below,
-            quota_warning: self.quota_warning,
-            quota_critical: self.quota_critical,
-            slow_health: self.slow_health,
-        }
-    }
 }

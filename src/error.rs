@@ -31,6 +31,12 @@ pub enum Error {
     Api(#[from] ApiError),
     #[error("{0}")]
     NoMembers(String),
+    /// doctor/compare: no member answered and every cause is on this side; no verdict.
+    #[error("{0}")]
+    CannotSee(crate::visibility::CannotSee),
+    /// Ctrl-C before compare's first sample: nothing was shown.
+    #[error("interrupted")]
+    Cancelled,
     /// Ctrl-C or SIGTERM during an operation that cleaned up after itself.
     #[error("interrupted; nothing was saved")]
     Interrupted,

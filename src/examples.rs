@@ -90,6 +90,28 @@ Examples:
   kubectl etcd defrag --yes                     # fragmented members, followers first
   kubectl etcd defrag --all --move-leader --yes --disarm";
 
+pub const METRICS: &str = "\
+Examples:
+  kubectl etcd metrics                          # two scrapes 2s apart, one row per member and link
+  kubectl etcd metrics --interval 10s -w json
+  kubectl etcd metrics --raw cp-2               # one member's /metrics text as served";
+
+pub const CONFIG: &str = "\
+Examples:
+  kubectl etcd config view
+  kubectl etcd config forget --all";
+
+pub const CONFIG_VIEW: &str = "\
+Examples:
+  kubectl etcd config view
+  kubectl etcd config view -w json";
+
+pub const CONFIG_FORGET: &str = "\
+Examples:
+  kubectl etcd config forget                    # the current context's cluster
+  kubectl etcd config forget --context prod-eu
+  kubectl etcd config forget --all";
+
 #[cfg(test)]
 mod tests {
     use crate::cli::Cli;

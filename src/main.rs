@@ -22,10 +22,16 @@ mod error;
 mod etcd;
 mod examples;
 mod humanize;
+mod kubeconfig;
 mod metrics;
+mod names;
 mod output;
 mod route;
 mod snapshot;
+mod visibility;
+
+#[cfg(test)]
+mod fuzz;
 
 use analysis::Severity;
 use apiserver::ApiError;
@@ -47,6 +53,8 @@ mod exit {
     pub const API_UNREACHABLE: i32 = 6;
     pub const UNAUTHORIZED: i32 = 7;
     pub const FORBIDDEN: i32 = 8;
+    /// doctor/compare: this machine cannot see the cluster (causes on this side); no verdict.
+    pub const CANNOT_SEE: i32 = 9;
     pub const BAD_ARGS: i32 = 128;
     /// 128 + SIGINT, as shells report a process ended by Ctrl-C.
     pub const INTERRUPTED: i32 = 130;
@@ -63,6 +71,7 @@ fn run() -> i32 {
         let words: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
         return completion::run(&words);
     }
+    drop_overridden_env();
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
@@ -70,11 +79,33 @@ fn run() -> i32 {
             let _ = e.print();
             return exit::OK;
         }
+        Err(e)
+            if matches!(
+                e.kind(),
+                clap::error::ErrorKind::MissingSubcommand
+                    | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) =>
+        {
+            eprint!("{}", cli::short_usage());
+            return exit::BAD_ARGS;
+        }
         Err(e) => {
+            // Unknown flags and bad values are argument errors, as --help says (etcdctl's 128).
             eprintln!("Error: {} (see 'kubectl etcd --help')", clap_message(&e));
-            return exit::ERROR;
+            return exit::BAD_ARGS;
         }
     };
+    // etcd's own user/password authentication is not supported: say so rather than ignore it
+    // (kubectl's --user is the kubeconfig user, so etcdctl's --user cannot exist here).
+    if let Some(var) = ["ETCDCTL_USER", "ETCDCTL_PASSWORD"]
+        .into_iter()
+        .find(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
+    {
+        eprintln!(
+            "Error: {var} is set, but etcd user/password authentication is not supported: kubectl-etcd authenticates with client certificates (--cert/--key, --cert-secret, --ca-secret) or runs etcdctl in the etcd pod (--via exec); unset {var}"
+        );
+        return exit::BAD_ARGS;
+    }
     let (options, command) = cli.into_parts();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -105,6 +136,40 @@ fn run() -> i32 {
     exit_code(&result)
 }
 
+/// In etcdctl a flag overrides its `ETCDCTL_*` variable, whatever the variable holds. clap still
+/// parses the variable of a global flag given before the command (and rejects a bad value), so
+/// the variables whose flag is on the command line are dropped before parsing.
+fn drop_overridden_env() {
+    const PAIRS: [(&str, &str); 11] = [
+        ("ETCDCTL_ENDPOINTS", "--endpoints"),
+        ("ETCDCTL_CACERT", "--cacert"),
+        ("ETCDCTL_CERT", "--cert"),
+        ("ETCDCTL_KEY", "--key"),
+        (
+            "ETCDCTL_INSECURE_SKIP_TLS_VERIFY",
+            "--insecure-skip-tls-verify",
+        ),
+        ("ETCDCTL_INSECURE_TRANSPORT", "--insecure-transport"),
+        ("ETCDCTL_DIAL_TIMEOUT", "--dial-timeout"),
+        ("ETCDCTL_COMMAND_TIMEOUT", "--command-timeout"),
+        ("ETCDCTL_WRITE_OUT", "--write-out"),
+        ("ETCDCTL_HEX", "--hex"),
+        ("ETCDCTL_CLUSTER", "--cluster"),
+    ];
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    for (var, flag) in PAIRS {
+        let given = args.iter().any(|a| {
+            a == flag
+                || a.strip_prefix(flag).is_some_and(|r| r.starts_with('='))
+                || (flag == "--write-out" && a.starts_with("-w"))
+        });
+        if given {
+            // SAFETY: called first thing in main, before any thread (the runtime) exists.
+            unsafe { std::env::remove_var(var) };
+        }
+    }
+}
+
 /// A closed pipe (`kubectl etcd status | head -1`) is not a failure.
 fn is_broken_pipe(e: &Error) -> bool {
     matches!(e, Error::Io(e) if e.kind() == io::ErrorKind::BrokenPipe)
@@ -121,9 +186,11 @@ fn exit_code(result: &Result<Outcome, Error>) -> i32 {
         Err(Error::BadArgs(_) | Error::Credentials(_)) => exit::BAD_ARGS,
         Err(Error::Unsupported(_)) => exit::BAD_FEATURE,
         Err(Error::NoMembers(_)) => exit::NO_MEMBERS,
+        Err(Error::CannotSee(_)) => exit::CANNOT_SEE,
+        Err(Error::Cancelled) => exit::INTERRUPTED,
         Err(Error::Interrupted) => exit::INTERRUPTED,
         Err(Error::Api(a)) => match a {
-            ApiError::Config(_) => exit::KUBECONFIG,
+            ApiError::Config(_) | ApiError::Plugin(_) => exit::KUBECONFIG,
             ApiError::Unreachable { .. } => exit::API_UNREACHABLE,
             ApiError::Unauthorized { .. } => exit::UNAUTHORIZED,
             ApiError::Forbidden { .. } => exit::FORBIDDEN,
@@ -214,6 +281,12 @@ mod tests {
             ),
             (api(forbidden), "forbidden"),
             (Err(Error::BadArgs(String::new())), "bad arguments"),
+            (
+                Err(Error::CannotSee(crate::visibility::CannotSee {
+                    members: Vec::new(),
+                })),
+                "this machine cannot see the etcd cluster",
+            ),
             (Err(Error::Interrupted), "interrupted"),
         ];
         let mut seen = std::collections::BTreeSet::new();

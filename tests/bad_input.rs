@@ -30,7 +30,7 @@ fn flags_and_values_that_cannot_work() {
         (
             &["status"],
             3,
-            "Error: cannot read KUBECONFIG /nonexistent/kubeconfig: no such file or directory",
+            "Error: no kubeconfig: none of the files in KUBECONFIG exist (/nonexistent/kubeconfig)",
         ),
         (
             &["--endpoints=https://127.0.0.1:2379", "-w", "yaml", "status"],
@@ -53,7 +53,7 @@ fn flags_and_values_that_cannot_work() {
                 "--dial-timeout=2",
                 "status",
             ],
-            1,
+            128,
             "invalid duration \"2\" (use Go syntax such as 500ms, 2s, 1m30s)",
         ),
         (
@@ -62,7 +62,7 @@ fn flags_and_values_that_cannot_work() {
                 "--command-timeout=-1s",
                 "status",
             ],
-            1,
+            128,
             "invalid duration \"-1s\"",
         ),
         (
@@ -71,10 +71,10 @@ fn flags_and_values_that_cannot_work() {
                 "--etcdctl-compat=3.9",
                 "status",
             ],
-            1,
+            128,
             "unknown etcdctl version \"3.9\"",
         ),
-        (&["--bogus", "status"], 1, "unexpected argument '--bogus'"),
+        (&["--bogus", "status"], 128, "unexpected argument '--bogus'"),
         (
             &[
                 "--endpoints=https://127.0.0.1:2379",

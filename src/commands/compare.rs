@@ -48,6 +48,10 @@ pub async fn run(
         if !s.watch {
             return Ok(());
         }
+        // No verdict without evidence from the cluster, in a watch too.
+        if let Some(cannot) = crate::visibility::from_samples(samples) {
+            return Err(Error::CannotSee(cannot));
+        }
         let report = Report::new(samples, analyze(samples, t));
         if format == Format::Table {
             if tty {
@@ -61,7 +65,12 @@ pub async fn run(
     let (samples, scraped) = tokio::join!(sampling, metrics);
     let mut samples = samples?;
     if samples.is_empty() {
-        return Ok(Outcome::Done);
+        // Ctrl-C before the first sample: nothing was shown.
+        return Err(Error::Cancelled);
+    }
+    // No verdict without evidence from the cluster.
+    if let Some(cannot) = crate::visibility::from_samples(&samples) {
+        return Err(Error::CannotSee(cannot));
     }
     if !s.watch {
         match &scraped {

@@ -35,6 +35,13 @@ pub async fn run(
         crate::metrics::sample(&ctx.cluster, window)
     );
     let mut samples = samples?;
+    // No verdict without evidence from the cluster; a member's metrics are evidence too (the
+    // certificate-free route: no member answers etcd calls, their metrics listeners do).
+    if let Some(cannot) = crate::visibility::from_samples(&samples)
+        && !scraped.iter().any(|m| m.result.is_ok())
+    {
+        return Err(Error::CannotSee(cannot));
+    }
     let findings = super::metrics::findings(&mut samples, &scraped, t);
     let report = Report::new(&samples, findings);
     let credentials = ctx.credentials.as_deref().unwrap_or("none");

@@ -12,6 +12,7 @@ pub mod fleet;
 pub mod hashkv;
 pub mod health;
 pub mod members;
+pub mod memory;
 pub mod metrics;
 mod sampling;
 pub mod snapshot;
@@ -57,6 +58,8 @@ pub enum Command {
         shell: clap_complete::Shell,
         command: Box<clap::Command>,
     },
+    /// `config view` / `config forget`: the credentials memory; no member is contacted.
+    Config(memory::Action),
     /// `snapshot save FILE`.
     SnapshotSave {
         file: PathBuf,
@@ -99,6 +102,9 @@ pub async fn run(
     if let Command::Fleet { fleet, command } = command {
         return fleet::run(fleet, *command, options, io).await;
     }
+    if let Command::Config(action) = &command {
+        return memory::run(action, &options, io).await;
+    }
     // A format the command cannot print fails before anything is contacted.
     if context::format(&options)? == Some(Format::Table) && matches!(command, Command::Alarms) {
         return Err(Error::Unsupported(
@@ -109,13 +115,16 @@ pub async fn run(
         return snapshot::status(file, context::format(&options)?, options.etcdctl_compat, io);
     }
     let ctx = context::resolve(&options).await?;
+    for w in &ctx.warnings {
+        writeln!(io.err, "Warning: {w}")?;
+    }
     // No member reachable for one reason: say it once (endpoints still shows each member).
     if let Some(line) = &ctx.blocked
         && !matches!(command, Command::Endpoints)
     {
         return Err(Error::Failed(line.clone()));
     }
-    match command {
+    let result = match command {
         Command::Status => status::run(&ctx, io).await,
         Command::Health => health::run(&ctx, io).await,
         Command::Members => members::run(&ctx, io).await,
@@ -142,10 +151,22 @@ pub async fn run(
         // Answered above, before any member was resolved.
         Command::Version => version::run(io),
         Command::Completion { shell, command } => completion::run(shell, *command, io),
+        Command::Config(_) => unreachable!("answered above"),
         Command::SnapshotStatus { file } => {
             snapshot::status(&file, ctx.format, options.etcdctl_compat, io)
         }
         // Answered above too: each cluster resolves its own context.
         Command::Fleet { fleet, command } => fleet::run(fleet, *command, options, io).await,
+    };
+    // Given credentials are remembered only once every member answered with them.
+    let worked = matches!(
+        result,
+        Ok(Outcome::Done | Outcome::Verdict(Severity::Ok | Severity::Warning))
+    );
+    if let Some(p) = ctx.pending_memory.as_ref().filter(|_| worked) {
+        for w in p.commit() {
+            writeln!(io.err, "Warning: {w}")?;
+        }
     }
+    result
 }

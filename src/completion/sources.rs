@@ -131,7 +131,9 @@ pub async fn member_endpoints(
 ) -> Vec<(String, String)> {
     tokio::time::timeout(API_LIMIT, async {
         let api = apiserver::connect(&bounded(k)).await.ok()?;
-        let found = discover::discover(&api, namespace, selector).await.ok()?;
+        let found = discover::discover(&api, namespace, selector, "main")
+            .await
+            .ok()?;
         Some(
             found
                 .members

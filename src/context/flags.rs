@@ -60,6 +60,8 @@ pub(super) fn resolve(o: &Options) -> Result<Members, ContextError> {
             command_timeout: o.command_timeout,
         },
         found_by: FoundBy::Endpoints,
+        warnings: Vec::new(),
+        pending_memory: None,
         credentials: tls_flags.then(|| "--cacert/--cert/--key flags".to_string()),
         blocked: None,
     })

@@ -28,13 +28,41 @@ pub(super) async fn resolve(o: &Options) -> Result<Members, ContextError> {
         &o.etcd_cluster,
     )
     .await?;
+    let memory = config::Memory::open_default();
+    let mut warnings = Vec::new();
+    // The memory is only consulted when nothing is given: a run with flags neither needs it
+    // nor should report on it.
+    let given = !o.credentials.is_empty() || o.insecure_skip_tls_verify;
+    let recalled = memory
+        .as_ref()
+        .filter(|_| !given)
+        .map(|m| m.recall(&api.cluster_id))
+        .unwrap_or_default();
+    warnings.extend(recalled.notes.iter().map(ToString::to_string));
+    let remembered_context = recalled.entry.as_ref().map(|e| e.context.clone());
     let steps = precedence::steps(
         &o.credentials,
         o.insecure_skip_tls_verify,
         found.source.is_openshift(),
-        config::load(&api.context),
+        recalled.entry.map(|e| e.credentials),
     );
     let resolved = precedence::resolve(steps, &api).await?;
+    if let (Some(failed), Some(m)) = (&resolved.remembered_failed, &memory) {
+        // One line now; marked stale, the entry stays silent from the next run on.
+        if failed.stale
+            && let Err(n) = m.mark_stale(&api.cluster_id, &failed.reason)
+        {
+            warnings.push(n.to_string());
+        }
+        warnings.push(
+            config::Note::Stale {
+                path: m.path.clone(),
+                context: remembered_context.unwrap_or_else(|| api.context.clone()),
+                reason: failed.reason.clone(),
+            }
+            .to_string(),
+        );
+    }
     let creds = resolved.credentials;
     let tls = match &creds {
         Some(c) => Some(c.client_config()?),
@@ -43,7 +71,7 @@ pub(super) async fn resolve(o: &Options) -> Result<Members, ContextError> {
     let (targets, plans): (Vec<Target>, Vec<_>) = found
         .members
         .iter()
-        .map(|m| target(m, &api, o.via, creds.is_some()))
+        .map(|m| target(m, &api, o.via, creds.is_some(), given))
         .unzip();
     // Only when no member has a route: naming the platform costs a version and a node call.
     let blocked = if plans.iter().all(Result::is_err) {
@@ -52,9 +80,16 @@ pub(super) async fn resolve(o: &Options) -> Result<Members, ContextError> {
     } else {
         None
     };
-    if let Some(r) = resolved.remember {
-        config::remember(&api.context, &r);
-    }
+    // Written by the command's caller once members answered with them (never what failed).
+    let pending_memory = match (resolved.remember, memory) {
+        (Some(credentials), Some(memory)) => Some(config::Pending {
+            memory,
+            id: api.cluster_id.clone(),
+            context: api.context.clone(),
+            credentials,
+        }),
+        _ => None,
+    };
     Ok(Members {
         cluster: Cluster {
             targets,
@@ -66,16 +101,21 @@ pub(super) async fn resolve(o: &Options) -> Result<Members, ContextError> {
         found_by: FoundBy::Kubernetes(found.source),
         credentials: creds.map(|c| c.source),
         blocked,
+        warnings,
+        pending_memory,
     })
 }
 
 /// One member's target: the planned route (and fallback) with the API client attached; and the
-/// planned route kind, or why there is none.
+/// planned route kind, or why there is none. `given`: credentials were given explicitly; they
+/// are then the only ones used (no quiet fallback to exec when members refuse them: the refusal
+/// is the answer the user needs).
 fn target(
     m: &Member,
     api: &Api,
     via: Via,
     have_creds: bool,
+    given: bool,
 ) -> (Target, Result<RouteKind, Unavailable>) {
     let plan = route::plan(
         via,
@@ -94,6 +134,7 @@ fn target(
         route,
         fallback: plan
             .fallback
+            .filter(|_| !given)
             .map(|kind| Route::for_member(kind, m, &api.client)),
         pod: m
             .pod

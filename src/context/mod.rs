@@ -70,6 +70,10 @@ pub struct Context {
     /// Set when no member can be reached for one reason that is not the members' own: the one
     /// line commands print instead of a row per member (`endpoints` still lists them).
     pub blocked: Option<String>,
+    /// One-line warnings to print before the command's output (the credentials memory's).
+    pub warnings: Vec<String>,
+    /// Given credentials to remember if the command shows they work.
+    pub pending_memory: Option<crate::config::Pending>,
 }
 
 impl Context {
@@ -165,6 +169,9 @@ pub fn format(o: &Options) -> Result<Option<Format>, ContextError> {
 /// Resolves the run: members, credentials, routes, output settings; then `--cluster`.
 pub async fn resolve(o: &Options) -> Result<Context, ContextError> {
     let format = format(o)?;
+    if let Some(ns) = &o.namespace {
+        crate::names::check_label("-n/--namespace", ns).map_err(ContextError::BadArgs)?;
+    }
     let resolved = if !o.endpoints.is_empty() {
         flags::resolve(o)?
     } else {
@@ -179,6 +186,8 @@ pub async fn resolve(o: &Options) -> Result<Context, ContextError> {
         found_by: resolved.found_by,
         credentials: resolved.credentials,
         blocked: resolved.blocked,
+        warnings: resolved.warnings,
+        pending_memory: resolved.pending_memory,
     };
     if o.cluster {
         expand_from_member_list(&mut ctx.cluster).await?;
@@ -192,6 +201,8 @@ struct Members {
     found_by: FoundBy,
     credentials: Option<String>,
     blocked: Option<String>,
+    warnings: Vec<String>,
+    pending_memory: Option<crate::config::Pending>,
 }
 
 /// `--cluster`: ask for the member list, then talk to every member's client URLs instead.

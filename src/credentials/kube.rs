@@ -28,6 +28,10 @@ pub enum KubeCredentialsError {
 pub fn split_ref(flag: &str, s: &str) -> Result<(String, String), KubeCredentialsError> {
     match s.split_once('/') {
         Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => {
+            // Checked before they go into the request's path.
+            crate::names::check_label(&format!("{flag} namespace"), ns)
+                .and_then(|()| crate::names::check_subdomain(&format!("{flag} name"), name))
+                .map_err(KubeCredentialsError::Bad)?;
             Ok((ns.into(), name.into()))
         }
         _ => Err(KubeCredentialsError::Bad(format!(
@@ -92,6 +96,11 @@ pub fn from_secret(
         KubeCredentialsError::Bad(format!("{what} has no tls.key or etcd-client-key key"))
     })?;
     let chain = parse_certs("certificate", Path::new(&format!("{what} key {ck}")), cert)?;
+    super::check_client_cert(
+        "certificate",
+        Path::new(&format!("{what} key {ck}")),
+        &chain,
+    )?;
     let private = parse_key("key", Path::new(&format!("{what} key {kk}")), k)?;
     let own_ca = match key(secret, &["ca.crt", "etcd-ca"]) {
         Some((name, pem)) => Some(parse_certs(

@@ -70,10 +70,14 @@ impl Credentials {
     ) -> Result<Credentials, CredentialsError> {
         let ca = cacert.map(|p| read_certs("--cacert", p)).transpose()?;
         let identity = match (cert, key) {
-            (Some(c), Some(k)) => Some(Identity {
-                chain: read_certs("--cert", c)?,
-                key: Arc::new(read_key(k)?),
-            }),
+            (Some(c), Some(k)) => {
+                let chain = read_certs("--cert", c)?;
+                check_client_cert("--cert", c, &chain)?;
+                Some(Identity {
+                    chain,
+                    key: Arc::new(read_key(k)?),
+                })
+            }
             (Some(_), None) => return Err(CredentialsError::Incomplete("--key")),
             (None, Some(_)) => return Err(CredentialsError::Incomplete("--cert")),
             (None, None) => None,
@@ -137,24 +141,13 @@ impl Credentials {
     }
 }
 
+/// Capped at 1 MiB: `--cacert /dev/zero` is an error, not an endless read.
 fn read_file(what: &'static str, path: &Path) -> Result<Vec<u8>, CredentialsError> {
-    std::fs::read(path).map_err(|e| CredentialsError::Unreadable {
+    crate::kubeconfig::read_capped(path).map_err(|reason| CredentialsError::Unreadable {
         what,
         path: path.to_path_buf(),
-        reason: io_reason(&e),
+        reason,
     })
-}
-
-/// The OS reason without Rust's "(os error 2)" suffix, as Go prints it.
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => {
-            let s = e.to_string();
-            s.split(" (os error").next().unwrap_or(&s).to_lowercase()
-        }
-    }
 }
 
 /// Reads PEM certificates from memory (files, or later Kubernetes secrets).
@@ -181,11 +174,39 @@ pub fn parse_key(
     path: &Path,
     pem: &[u8],
 ) -> Result<PrivateKeyDer<'static>, CredentialsError> {
-    PrivateKeyDer::from_pem_slice(pem).map_err(|_| CredentialsError::NoPem {
+    if let Some(why) = checks::encrypted(pem) {
+        return Err(CredentialsError::Rejected(format!(
+            "{} {why}",
+            checks::label(what, path)
+        )));
+    }
+    let key = PrivateKeyDer::from_pem_slice(pem).map_err(|_| CredentialsError::NoPem {
         what,
         path: path.to_path_buf(),
         expected: "private key",
-    })
+    })?;
+    if let Some(why) = checks::key_problem(&key) {
+        return Err(CredentialsError::Rejected(format!(
+            "{} {why}",
+            checks::label(what, path)
+        )));
+    }
+    Ok(key)
+}
+
+/// A client certificate must be valid today; the dates are in hand, so say so.
+pub fn check_client_cert(
+    what: &'static str,
+    path: &Path,
+    chain: &[CertificateDer<'static>],
+) -> Result<(), CredentialsError> {
+    match chain.first().and_then(checks::validity_problem) {
+        Some(why) => Err(CredentialsError::Rejected(format!(
+            "client certificate {} {why}",
+            checks::label(what, path)
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn read_certs(
@@ -248,5 +269,6 @@ impl ServerCertVerifier for NoVerify {
         self.0.signature_verification_algorithms.supported_schemes()
     }
 }
+pub mod checks;
 pub mod kube;
 pub mod precedence;

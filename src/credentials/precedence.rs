@@ -8,7 +8,7 @@
 
 use super::Credentials;
 use super::kube::{self as kube_creds, KubeCredentialsError};
-use crate::apiserver::Api;
+use crate::apiserver::{Api, ApiError};
 use crate::config::ContextCredentials;
 
 /// Where credentials may come from, in the order they are tried.
@@ -51,6 +51,17 @@ pub fn steps(
 pub struct Resolved {
     pub credentials: Option<Credentials>,
     pub remember: Option<ContextCredentials>,
+    /// The remembered credentials could not be loaded (secret gone, file unusable, RBAC):
+    /// the run goes on without them; the caller reports this once.
+    pub remembered_failed: Option<RememberedFailure>,
+}
+
+/// Why remembered credentials were not used.
+#[derive(Debug)]
+pub struct RememberedFailure {
+    pub reason: String,
+    /// Whether the entry is broken for good (marked stale) or only refused today (RBAC).
+    pub stale: bool,
 }
 
 /// Walks `steps` and loads the first that yields credentials.
@@ -63,6 +74,7 @@ pub async fn resolve(steps: Vec<Step>, api: &Api) -> Result<Resolved, KubeCreden
                 return Ok(Resolved {
                     credentials,
                     remember,
+                    remembered_failed: None,
                 });
             }
             Step::OpenShift => {
@@ -70,17 +82,38 @@ pub async fn resolve(steps: Vec<Step>, api: &Api) -> Result<Resolved, KubeCreden
                     return Ok(Resolved {
                         credentials: Some(c),
                         remember: None,
+                        remembered_failed: None,
                     });
                 }
             }
             Step::Remembered(saved) => {
-                let mut credentials = load(&saved, false, api).await?;
+                let mut credentials = match load(&saved, false, api).await {
+                    Ok(c) => c,
+                    // The API server itself failed: nothing is learnt about the entry.
+                    Err(
+                        e @ KubeCredentialsError::Api(
+                            ApiError::Unreachable { .. } | ApiError::Unauthorized { .. },
+                        ),
+                    ) => return Err(e),
+                    Err(e) => {
+                        let stale =
+                            !matches!(e, KubeCredentialsError::Api(ApiError::Forbidden { .. }));
+                        return Ok(Resolved {
+                            remembered_failed: Some(RememberedFailure {
+                                reason: e.to_string(),
+                                stale,
+                            }),
+                            ..Resolved::default()
+                        });
+                    }
+                };
                 if let Some(c) = credentials.as_mut() {
                     c.source = format!("{} (remembered for context {})", c.source, api.context);
                 }
                 return Ok(Resolved {
                     credentials,
                     remember: None,
+                    remembered_failed: None,
                 });
             }
         }

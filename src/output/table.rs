@@ -71,9 +71,12 @@ pub fn write_painted(
                     .get(col)
                     .and_then(|c| c.get(i))
                     .map_or("", String::as_str);
+                // Padded by hand: `{:>w$}` panics for widths past u16::MAX (a 65,535-character
+                // endpoint did).
+                let padded = format!("{}{text}", " ".repeat(w.saturating_sub(width(text))));
                 match paint(r, col) {
-                    Some(colour) => line.push_str(&format!(" {colour}{text:>w$}\x1b[0m |", w = *w)),
-                    None => line.push_str(&format!(" {text:>w$} |", w = *w)),
+                    Some(colour) => line.push_str(&format!(" {colour}{padded}\x1b[0m |")),
+                    None => line.push_str(&format!(" {padded} |")),
                 }
             }
             writeln!(out, "{line}")?;

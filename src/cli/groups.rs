@@ -1,0 +1,132 @@
+//! Flag groups of single commands (defrag) and of the sampling commands (compare, doctor),
+//! apart from the command tree in `cli.rs`.
+
+use crate::duration;
+use clap::Args;
+use std::time::Duration;
+
+/// `defrag`'s flags.
+#[derive(Debug, Args)]
+pub struct DefragFlags {
+    /// Show the plan and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Defragment every voting member, however fragmented
+    #[arg(long)]
+    pub all: bool,
+    /// Defragment a member when at least this share of its file is free
+    #[arg(long, default_value_t = 0.45, value_parser = share, value_name = "SHARE")]
+    pub if_fragmented: f64,
+    /// ...and its file is at least this big (e.g. 100MB, 1GiB)
+    #[arg(long, default_value = "100MB", value_parser = crate::defrag::plan::parse_size, value_name = "SIZE")]
+    pub min_size: u64,
+    /// Hand leadership to the most up-to-date healthy follower before the leader's turn
+    #[arg(long)]
+    pub move_leader: bool,
+    /// Do not ask (required when stdin is not a terminal)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Afterwards, clear NOSPACE alarms if every member is below 90% of its quota
+    #[arg(long)]
+    pub disarm: bool,
+    /// Time limit for each member's defragment
+    #[arg(long, default_value = "60s", value_parser = duration::parse, value_name = "DURATION")]
+    pub timeout: Duration,
+    /// Time to wait for the cluster to be healthy again after each member
+    #[arg(long, default_value = "60s", value_parser = duration::parse, value_name = "DURATION")]
+    pub healthy_timeout: Duration,
+}
+
+impl DefragFlags {
+    pub(super) fn args(self) -> crate::commands::defrag::Args {
+        use crate::defrag::plan::Rule;
+        crate::commands::defrag::Args {
+            rule: if self.all {
+                Rule::All
+            } else {
+                Rule::IfFragmented {
+                    share: self.if_fragmented,
+                    min_size: self.min_size,
+                }
+            },
+            dry_run: self.dry_run,
+            yes: self.yes,
+            run: crate::defrag::run::Options {
+                timeout: self.timeout,
+                healthy_timeout: self.healthy_timeout,
+                move_leader: self.move_leader,
+                disarm: self.disarm,
+            },
+        }
+    }
+}
+
+/// A share between 0 and 1.
+fn share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a share between 0 and 1 (e.g. 0.45)")),
+    }
+}
+
+/// How often to sample members, for `compare` and `doctor`.
+#[derive(Debug, Args)]
+pub struct SamplingFlags {
+    /// Number of samples (compare: 1, doctor: 3 unless given)
+    #[arg(long)]
+    pub samples: Option<u32>,
+    /// Time between samples
+    #[arg(long, default_value = "1s", value_parser = duration::parse, value_name = "DURATION")]
+    pub interval: Duration,
+    /// Keep sampling until Ctrl-C (redraws in place on a terminal, appends when piped)
+    #[arg(long)]
+    pub watch: bool,
+    /// Mark disagreeing cells with `*` instead of colour (also when piped, or NO_COLOR is set)
+    #[arg(long)]
+    pub no_color: bool,
+}
+
+/// When a number becomes a finding.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Finding thresholds")]
+pub struct ThresholdFlags {
+    /// Raft entries behind the leader before a member is reported as lagging
+    #[arg(long, default_value_t = 10, value_name = "ENTRIES")]
+    pub lag_threshold: u64,
+    /// Entries between raft index and applied index before a member is reported as slow to apply
+    #[arg(long, default_value_t = 100, value_name = "ENTRIES")]
+    pub apply_lag_threshold: u64,
+    /// Leader changes during sampling before they are reported as frequent
+    #[arg(long, default_value_t = 1, value_name = "COUNT")]
+    pub max_leader_changes: u32,
+    /// Largest/smallest DB size between members before the spread is reported
+    #[arg(long, default_value_t = 1.5, value_name = "RATIO")]
+    pub db_size_spread: f64,
+    /// In-use share of the DB below which defragmentation is suggested
+    #[arg(long, default_value_t = 0.5, value_name = "SHARE")]
+    pub defrag_below: f64,
+    /// DB size as a share of the quota for a warning
+    #[arg(long, default_value_t = 0.8, value_name = "SHARE")]
+    pub quota_warning: f64,
+    /// DB size as a share of the quota for critical
+    #[arg(long, default_value_t = 0.95, value_name = "SHARE")]
+    pub quota_critical: f64,
+    /// A health read slower than this is reported
+    #[arg(long, default_value = "500ms", value_parser = duration::parse, value_name = "DURATION")]
+    pub slow_health: Duration,
+}
+
+impl ThresholdFlags {
+    pub fn thresholds(&self) -> crate::analysis::Thresholds {
+        crate::analysis::Thresholds {
+            lag_entries: self.lag_threshold,
+            apply_lag_entries: self.apply_lag_threshold,
+            leader_changes: self.max_leader_changes,
+            db_size_spread: self.db_size_spread,
+            defrag_in_use: self.defrag_below,
+            quota_warning: self.quota_warning,
+            quota_critical: self.quota_critical,
+            slow_health: self.slow_health,
+        }
+    }
+}
