@@ -14,10 +14,10 @@ mod common;
 
 use common::{Lab, PLUGIN};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -129,34 +129,19 @@ fn median_wall(argv: &[String]) -> (Duration, usize) {
     (walls[RUNS / 2], RUNS + 1)
 }
 
+/// One run's wall time, through the harness's bounded runner (killed past `RUN_LIMIT`).
 fn run_once(argv: &[String]) -> Duration {
-    let start = Instant::now();
-    let mut child = Command::new(&argv[0])
-        .args(&argv[1..])
-        .env_remove("KUBECONFIG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            let wall = start.elapsed();
-            if !status.success() {
-                let mut err = String::new();
-                if let Some(mut e) = child.stderr.take() {
-                    let _ = std::io::Read::read_to_string(&mut e, &mut err);
-                }
-                panic!("{} failed ({status}): {err}", argv.join(" "));
-            }
-            return wall;
-        }
-        if start.elapsed() > RUN_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{} took longer than {RUN_LIMIT:?}", argv.join(" "));
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    let mut c = Command::new(&argv[0]);
+    c.args(&argv[1..]).env_remove("KUBECONFIG");
+    let (out, wall) = common::process::output_within(&mut c, RUN_LIMIT);
+    assert!(
+        out.status.success(),
+        "{} failed ({}): {}",
+        argv.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wall
 }
 
 /// A TCP proxy on loopback that holds every chunk for the current delay before passing it on,

@@ -13,7 +13,7 @@ mod common;
 use common::{Lab, PLUGIN};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -22,32 +22,16 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// Runs to completion within `limit` and returns the wall time; panics on failure.
+/// Runs to completion within `limit` (the harness's bounded runner) and returns the wall time;
+/// panics on failure.
 fn timed(c: &mut Command, limit: Duration) -> Duration {
-    let start = Instant::now();
-    let mut child = c
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            let took = start.elapsed();
-            let out = child.wait_with_output().expect("output");
-            assert!(
-                status.success(),
-                "{c:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            return took;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("{c:?} still running after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    let (out, took) = common::process::output_within(c, limit);
+    assert!(
+        out.status.success(),
+        "{c:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    took
 }
 
 fn fill(lab: &Lab, mb: usize) {

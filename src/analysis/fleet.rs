@@ -101,8 +101,9 @@ pub fn summarize(samples: &[Sample], findings: &[Finding]) -> ClusterSummary {
 mod tests {
     use super::*;
     use crate::analysis::MemberSample;
-    use crate::etcd::Header;
+    use crate::analysis::findings::testkit;
 
+    /// A member of the findings' test kit, with its size and version.
     fn member(
         ep: &str,
         id: u64,
@@ -111,35 +112,17 @@ mod tests {
         size: i64,
         version: &str,
     ) -> MemberSample {
-        MemberSample {
-            endpoint: ep.into(),
-            status: Ok(Status {
-                header: Header {
-                    member_id: id,
-                    ..Default::default()
-                },
-                version: version.into(),
-                db_size: size,
-                leader,
-                raft_index: index,
-                raft_term: 2,
-                ..Default::default()
-            }),
-            member_ids: None,
-            learner_ids: vec![],
-            alarms: vec![],
-            hash: None,
-            health_took: None,
-            took: None,
-            quota_from_flags: None,
-        }
+        let mut st = testkit::status(id, leader, 2, index);
+        st.db_size = size;
+        st.version = version.into();
+        let mut m = testkit::up(ep, st);
+        m.member_ids = None;
+        m.health_took = None;
+        m
     }
 
     fn down(ep: &str) -> MemberSample {
-        MemberSample {
-            status: Err(crate::etcd::EndpointError::DeadlineExceeded),
-            ..member(ep, 0, 0, 0, 0, "")
-        }
+        testkit::down(ep, crate::etcd::EndpointError::DeadlineExceeded)
     }
 
     fn finding(severity: Severity, code: &'static str) -> Finding {

@@ -36,6 +36,23 @@ pub struct MemberSample {
     pub quota_from_flags: Option<i64>,
 }
 
+impl MemberSample {
+    /// A member that gave no answer this sample, and why.
+    pub fn unanswered(endpoint: String, error: EndpointError) -> MemberSample {
+        MemberSample {
+            endpoint,
+            status: Err(error),
+            member_ids: None,
+            learner_ids: Vec::new(),
+            alarms: Vec::new(),
+            hash: None,
+            health_took: None,
+            took: None,
+            quota_from_flags: None,
+        }
+    }
+}
+
 /// Every member at one moment, in a stable member order.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Sample {

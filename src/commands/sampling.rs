@@ -90,8 +90,8 @@ impl<'a> Sampler<'a> {
             };
             match tokio::time::timeout_at(deadline, run).await {
                 Ok(Ok(m)) => m,
-                Ok(Err(e)) => unreachable(endpoint, e),
-                Err(_) => unreachable(endpoint, EndpointError::DeadlineExceeded),
+                Ok(Err(e)) => MemberSample::unanswered(endpoint, e),
+                Err(_) => MemberSample::unanswered(endpoint, EndpointError::DeadlineExceeded),
             }
         }))
         .await;
@@ -145,20 +145,6 @@ impl<'a> Sampler<'a> {
                 m.hash = h;
             }
         }
-    }
-}
-
-fn unreachable(endpoint: String, e: EndpointError) -> MemberSample {
-    MemberSample {
-        endpoint,
-        status: Err(e),
-        member_ids: None,
-        learner_ids: vec![],
-        alarms: vec![],
-        hash: None,
-        health_took: None,
-        took: None,
-        quota_from_flags: None,
     }
 }
 

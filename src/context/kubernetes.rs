@@ -10,7 +10,7 @@ use crate::etcd::{Cluster, Target};
 use crate::route::{self, Reach, Route, RouteKind, Unavailable, Via};
 
 /// API connections opened while the pods are listed, for the port-forwards or execs to come
-/// (see `Api::warm_up`). The list's own connection is the fourth.
+/// (see `Api::warm_up`); with the list's own, three: one per member of most control planes.
 const WARM_CONNECTIONS: usize = 2;
 
 pub(super) async fn resolve(o: &Options) -> Result<Members, ContextError> {

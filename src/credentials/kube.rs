@@ -244,15 +244,7 @@ mod tests {
 
     #[test]
     fn minted_certificates_chain_to_the_ca_and_expire_soon() {
-        let ca_key = KeyPair::generate().unwrap();
-        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        p.distinguished_name.push(DnType::CommonName, "etcd-ca");
-        p.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
-        let ca = p.self_signed(&ca_key).unwrap();
+        let (ca, ca_key) = self_signed_ca();
         let (chain, key) = mint(&ca.pem(), &ca_key.serialize_pem()).unwrap();
         assert_eq!(chain.len(), 1);
         let creds = Credentials {
@@ -270,15 +262,8 @@ mod tests {
         assert!(!format!("{creds:?}").contains("PRIVATE"));
     }
 
-    /// A CA, and a client certificate with its key signed by it, as PEM.
-    struct Pems {
-        ca: String,
-        ca_key: String,
-        cert: String,
-        key: String,
-    }
-
-    fn pems() -> Pems {
+    /// A self-signed etcd CA and its key.
+    fn self_signed_ca() -> (rcgen::Certificate, KeyPair) {
         let ca_key = KeyPair::generate().unwrap();
         let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
         p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -288,6 +273,19 @@ mod tests {
             KeyUsagePurpose::DigitalSignature,
         ];
         let ca = p.self_signed(&ca_key).unwrap();
+        (ca, ca_key)
+    }
+
+    /// A CA, and a client certificate with its key signed by it, as PEM.
+    struct Pems {
+        ca: String,
+        ca_key: String,
+        cert: String,
+        key: String,
+    }
+
+    fn pems() -> Pems {
+        let (ca, ca_key) = self_signed_ca();
         let issuer = Issuer::from_ca_cert_pem(&ca.pem(), ca_key).unwrap();
         let key = KeyPair::generate().unwrap();
         let cert = CertificateParams::new(Vec::<String>::new())

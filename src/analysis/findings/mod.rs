@@ -219,13 +219,7 @@ pub(crate) mod testkit {
     }
 
     pub(crate) fn down(endpoint: &str, err: EndpointError) -> MemberSample {
-        MemberSample {
-            status: Err(err),
-            member_ids: None,
-            health_took: None,
-            took: None,
-            ..up(endpoint, Status::default())
-        }
+        MemberSample::unanswered(endpoint.to_string(), err)
     }
 
     pub(crate) fn sample(at_secs: u64, members: Vec<MemberSample>) -> Sample {

@@ -76,6 +76,9 @@ pub struct Stats {
     pub exec_calls: u64,
     /// port-forward WebSocket sessions opened, per (namespace, pod)
     pub port_forward_sessions: BTreeMap<(String, String), u64>,
+    /// upgrade requests (port-forward, exec) that were the first request on their connection:
+    /// each paid a TCP and a TLS handshake on the client's critical path
+    pub upgrades_on_fresh_connections: u64,
 }
 
 impl Stats {
@@ -298,9 +301,18 @@ async fn accept_loop(
                 .peer_certificates()
                 .and_then(|c| c.first())
                 .and_then(|c| subject_cn(c.as_ref()));
+            let served = Arc::new(std::sync::atomic::AtomicBool::new(false));
             let svc = hyper::service::service_fn(move |req| {
                 let state = state.clone();
                 let cert_user = cert_user.clone();
+                let fresh = !served.swap(true, std::sync::atomic::Ordering::SeqCst);
+                if fresh && req.headers().contains_key(hyper::header::UPGRADE) {
+                    state
+                        .stats
+                        .lock()
+                        .expect("stats")
+                        .upgrades_on_fresh_connections += 1;
+                }
                 async move { Ok::<_, Infallible>(router::handle(state, cert_user, req).await) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
