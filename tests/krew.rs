@@ -248,35 +248,37 @@ fn an_archive_installed_as_krew_does_runs_under_the_real_kubectl() {
 
     let root = dir.path().join("krew");
     let bin = krew_install(&root, &p, &archive);
-    let path = support::path_with_kubectl(&bin).expect("kubectl on PATH");
-    let kubectl = |args: &[&str]| {
-        run_bounded(
-            Command::new("kubectl")
-                .args(args)
-                .env("PATH", &path)
-                .env("KREW_ROOT", &root)
-                .env("KUBECONFIG", dir.path().join("no-kubeconfig")),
-            Duration::from_secs(60),
-        )
-    };
-    let ran = kubectl(&["etcd", "version"]);
-    assert_eq!((ran.code, ran.stderr.as_str()), (0, ""));
-    assert!(
-        ran.stdout
-            .starts_with(&format!("kubectl-etcd version: {VERSION}\n")),
-        "{}",
-        ran.stdout
-    );
-    let ran = kubectl(&["plugin", "list"]);
-    assert_eq!(ran.code, 0, "{}", ran.stderr);
-    let linked = bin.join("kubectl-etcd").display().to_string();
-    assert!(
-        ran.stdout.lines().any(|l| l == linked),
-        "{}{}",
-        ran.stdout,
-        ran.stderr
-    );
-    assert!(!ran.stderr.contains("warning"), "{}", ran.stderr);
+    // What krew installed works under every judge (the machine's kubectl, the pinned one).
+    common::kubectl::for_each_judge(|judge| {
+        let kubectl = |args: &[&str]| {
+            run_bounded(
+                judge
+                    .command(&bin)
+                    .args(args)
+                    .env("KREW_ROOT", &root)
+                    .env("KUBECONFIG", dir.path().join("no-kubeconfig")),
+                Duration::from_secs(60),
+            )
+        };
+        let ran = kubectl(&["etcd", "version"]);
+        assert_eq!((ran.code, ran.stderr.as_str()), (0, ""));
+        assert!(
+            ran.stdout
+                .starts_with(&format!("kubectl-etcd version: {VERSION}\n")),
+            "{}",
+            ran.stdout
+        );
+        let ran = kubectl(&["plugin", "list"]);
+        assert_eq!(ran.code, 0, "{}", ran.stderr);
+        let linked = bin.join("kubectl-etcd").display().to_string();
+        assert!(
+            ran.stdout.lines().any(|l| l == linked),
+            "{}{}",
+            ran.stdout,
+            ran.stderr
+        );
+        assert!(!ran.stderr.contains("warning"), "{}", ran.stderr);
+    });
 }
 
 #[test]
@@ -360,19 +362,20 @@ fn cargos_dependency_file_on_path_makes_kubectl_plugin_list_warn() {
         "kubectl-etcd: src/main.rs\n",
     )
     .unwrap();
-    let path = support::path_with_kubectl(dir.path()).expect("kubectl on PATH");
-    let ran = run_bounded(
-        Command::new("kubectl")
-            .args(["plugin", "list"])
-            .env("PATH", &path)
-            .env("KUBECONFIG", dir.path().join("no-kubeconfig")),
-        Duration::from_secs(60),
-    );
-    assert_ne!(ran.code, 0);
-    let all = format!("{}{}", ran.stdout, ran.stderr);
-    assert!(
-        all.contains("kubectl-etcd.d identified as a kubectl plugin, but it is not executable")
-            && all.contains("error: one plugin warning was found"),
-        "{all}"
-    );
+    common::kubectl::for_each_judge(|judge| {
+        let ran = run_bounded(
+            judge
+                .command(dir.path())
+                .args(["plugin", "list"])
+                .env("KUBECONFIG", dir.path().join("no-kubeconfig")),
+            Duration::from_secs(60),
+        );
+        assert_ne!(ran.code, 0);
+        let all = format!("{}{}", ran.stdout, ran.stderr);
+        assert!(
+            all.contains("kubectl-etcd.d identified as a kubectl plugin, but it is not executable")
+                && all.contains("error: one plugin warning was found"),
+            "{all}"
+        );
+    });
 }

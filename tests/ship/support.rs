@@ -1,5 +1,5 @@
 //! Shared by the shipping tests (krew, workflows, completion, help): commands under the
-//! harness's deadline, and a PATH with only the real kubectl and the plugin under test.
+//! harness's deadline. (The kubectls that judge them: `common::kubectl`.)
 #![allow(dead_code)]
 
 use std::process::Command;
@@ -20,12 +20,4 @@ pub fn run_bounded(c: &mut Command, limit: Duration) -> Ran {
         stderr,
         code,
     }
-}
-
-/// A PATH holding `first` and then only the directory of the real `kubectl`, so that no other
-/// kubectl-etcd (a developer's, cargo's target/) is found.
-pub fn path_with_kubectl(first: &std::path::Path) -> Option<String> {
-    let path = std::env::var_os("PATH")?;
-    let kubectl_dir = std::env::split_paths(&path).find(|d| d.join("kubectl").is_file())?;
-    Some(format!("{}:{}", first.display(), kubectl_dir.display()))
 }
