@@ -104,7 +104,13 @@ pub fn run() -> i32 {
         );
         return exit::BAD_ARGS;
     }
-    let (options, command) = cli.into_parts();
+    let (options, command) = match cli.into_parts() {
+        Ok(parts) => parts,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return exit_code(&Err(e));
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

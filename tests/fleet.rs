@@ -158,9 +158,17 @@ fn follower(lab: &Lab) -> usize {
 
 #[test]
 fn fleet_flags_refuse_what_they_cannot_do() {
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 6] = [
         (
             &["members", "--all-contexts"],
+            "work with status, health and doctor",
+        ),
+        (
+            &["version", "--all-contexts"],
+            "work with status, health and doctor",
+        ),
+        (
+            &["config", "view", "--contexts=a"],
             "work with status, health and doctor",
         ),
         (

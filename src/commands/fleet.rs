@@ -3,7 +3,7 @@
 //! A cluster that cannot be checked is a line with its reason, never a reason to stop.
 
 use super::sampling;
-use super::{Command, Outcome};
+use super::{FleetCommand, Outcome};
 use crate::analysis::findings::analyze;
 use crate::analysis::fleet::summarize;
 use crate::analysis::{Severity, Thresholds};
@@ -41,24 +41,19 @@ enum Check {
 
 pub async fn run(
     fleet: Fleet,
-    command: Command,
+    command: FleetCommand,
     options: Options,
     io: &mut Streams<'_>,
 ) -> Result<Outcome, Error> {
     let check = match command {
-        Command::Status | Command::Health => Check::Once,
-        Command::Doctor {
+        FleetCommand::Status | FleetCommand::Health => Check::Once,
+        FleetCommand::Doctor {
             sampling,
             thresholds,
         } => Check::Doctor {
             sampling,
             thresholds,
         },
-        _ => {
-            return Err(Error::BadArgs(
-                "--all-contexts and --contexts work with status, health and doctor".into(),
-            ));
-        }
     };
     refuse_single_cluster_flags(&options)?;
     let format = match context::format(&options)? {

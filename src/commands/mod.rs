@@ -28,9 +28,41 @@ use std::time::Duration;
 
 pub use crate::context::Context;
 
-/// A command and its own arguments, as plain values (`cli` builds it from the flags).
+/// A command and its own arguments, as plain values (`cli` builds it from the flags). Three
+/// kinds, each its own type, so every dispatch is one exhaustive match: commands that contact no
+/// member, commands that ask one cluster's members, and the fleet, which takes only the commands
+/// that make sense across clusters.
 #[derive(Clone, Debug)]
 pub enum Command {
+    Offline(Offline),
+    Online(Online),
+    /// A fleet-capable command across clusters (`--all-contexts`, `--contexts`).
+    Fleet {
+        fleet: fleet::Fleet,
+        command: FleetCommand,
+    },
+}
+
+/// Commands answered before any member is resolved.
+#[derive(Clone, Debug)]
+pub enum Offline {
+    Version,
+    /// A shell's completion script for the command tree, as `cli` rendered it (the command tree
+    /// is clap's, and clap stays in `cli`).
+    Completion {
+        script: Vec<u8>,
+    },
+    /// `config view` / `config forget`: the credentials memory; no member is contacted.
+    Config(memory::Action),
+    /// `snapshot status FILE`: a file on disk, no members.
+    SnapshotStatus {
+        file: PathBuf,
+    },
+}
+
+/// Commands that ask one cluster's members, after `context::resolve`.
+#[derive(Clone, Debug)]
+pub enum Online {
     Status,
     Health,
     Members,
@@ -48,33 +80,26 @@ pub enum Command {
         thresholds: Thresholds,
     },
     Metrics {
-        interval: std::time::Duration,
+        interval: Duration,
         raw: Option<String>,
     },
-    Version,
-    /// A shell's completion script for the command tree (`cli` hands over clap's description
-    /// of it, so nothing here imports `cli`).
-    Completion {
-        shell: clap_complete::Shell,
-        command: Box<clap::Command>,
-    },
-    /// `config view` / `config forget`: the credentials memory; no member is contacted.
-    Config(memory::Action),
     /// `snapshot save FILE`.
     SnapshotSave {
         file: PathBuf,
         member: Option<String>,
         timeout: Duration,
     },
-    /// `snapshot status FILE`: a file on disk, no members.
-    SnapshotStatus {
-        file: PathBuf,
-    },
     Defrag(defrag::Args),
-    /// Status, health or doctor across clusters (`--all-contexts`, `--contexts`).
-    Fleet {
-        fleet: fleet::Fleet,
-        command: Box<Command>,
+}
+
+/// The commands the fleet view runs on every cluster: one line each.
+#[derive(Clone, Debug)]
+pub enum FleetCommand {
+    Status,
+    Health,
+    Doctor {
+        sampling: Sampling,
+        thresholds: Thresholds,
     },
 }
 
@@ -95,68 +120,73 @@ pub async fn run(
     io: &mut Streams<'_>,
 ) -> Result<Outcome, Error> {
     match command {
-        Command::Version => return version::run(io),
-        Command::Completion { shell, command } => return completion::run(shell, *command, io),
-        _ => {}
+        Command::Offline(command) => offline(command, &options, io).await,
+        Command::Online(command) => online(command, &options, io).await,
+        // Each cluster resolves its own context.
+        Command::Fleet { fleet, command } => fleet::run(fleet, command, options, io).await,
     }
-    if let Command::Fleet { fleet, command } = command {
-        return fleet::run(fleet, *command, options, io).await;
+}
+
+/// A command that contacts no member.
+async fn offline(
+    command: Offline,
+    options: &Options,
+    io: &mut Streams<'_>,
+) -> Result<Outcome, Error> {
+    match command {
+        Offline::Version => version::run(io),
+        Offline::Completion { script } => completion::run(&script, io),
+        Offline::Config(action) => memory::run(&action, options, io).await,
+        Offline::SnapshotStatus { file } => {
+            snapshot::status(&file, context::format(options)?, options.etcdctl_compat, io)
+        }
     }
-    if let Command::Config(action) = &command {
-        return memory::run(action, &options, io).await;
-    }
+}
+
+/// A command on one cluster's members: the context resolved once, then the command.
+async fn online(
+    command: Online,
+    options: &Options,
+    io: &mut Streams<'_>,
+) -> Result<Outcome, Error> {
     // A format the command cannot print fails before anything is contacted.
-    if context::format(&options)? == Some(Format::Table) && matches!(command, Command::Alarms) {
+    if context::format(options)? == Some(Format::Table) && matches!(command, Online::Alarms) {
         return Err(Error::Unsupported(
             crate::output::alarms::TABLE_UNSUPPORTED.into(),
         ));
     }
-    if let Command::SnapshotStatus { file } = &command {
-        return snapshot::status(file, context::format(&options)?, options.etcdctl_compat, io);
-    }
-    let ctx = context::resolve(&options).await?;
+    let ctx = context::resolve(options).await?;
     for w in &ctx.warnings {
         writeln!(io.err, "Warning: {w}")?;
     }
     // No member reachable for one reason: say it once (endpoints still shows each member).
     if let Some(line) = &ctx.blocked
-        && !matches!(command, Command::Endpoints)
+        && !matches!(command, Online::Endpoints)
     {
         return Err(Error::Failed(line.clone()));
     }
     let result = match command {
-        Command::Status => status::run(&ctx, io).await,
-        Command::Health => health::run(&ctx, io).await,
-        Command::Members => members::run(&ctx, io).await,
-        Command::Alarms => alarms::run(&ctx, io).await,
-        Command::Hashkv { rev } => hashkv::run(&ctx, io, rev).await,
-        Command::Endpoints => endpoints::run(&ctx, io).await,
-        Command::Compare {
+        Online::Status => status::run(&ctx, io).await,
+        Online::Health => health::run(&ctx, io).await,
+        Online::Members => members::run(&ctx, io).await,
+        Online::Alarms => alarms::run(&ctx, io).await,
+        Online::Hashkv { rev } => hashkv::run(&ctx, io, rev).await,
+        Online::Endpoints => endpoints::run(&ctx, io).await,
+        Online::Compare {
             sampling,
             thresholds,
         } => compare::run(&ctx, io, &sampling, &thresholds).await,
-        Command::Doctor {
+        Online::Doctor {
             sampling,
             thresholds,
         } => doctor::run(&ctx, io, &sampling, &thresholds).await,
-        Command::SnapshotSave {
+        Online::SnapshotSave {
             file,
             member,
             timeout,
         } => snapshot::save(&ctx, io, &file, member.as_deref(), timeout).await,
-        Command::Defrag(args) => defrag::run(&ctx, io, &args).await,
-        Command::Metrics { interval, raw } => {
-            metrics::run(&ctx, io, interval, raw.as_deref()).await
-        }
-        // Answered above, before any member was resolved.
-        Command::Version => version::run(io),
-        Command::Completion { shell, command } => completion::run(shell, *command, io),
-        Command::Config(_) => unreachable!("answered above"),
-        Command::SnapshotStatus { file } => {
-            snapshot::status(&file, ctx.format, options.etcdctl_compat, io)
-        }
-        // Answered above too: each cluster resolves its own context.
-        Command::Fleet { fleet, command } => fleet::run(fleet, *command, options, io).await,
+        Online::Defrag(args) => defrag::run(&ctx, io, &args).await,
+        Online::Metrics { interval, raw } => metrics::run(&ctx, io, interval, raw.as_deref()).await,
     };
     // Given credentials are remembered only once every member answered with them.
     let worked = matches!(
