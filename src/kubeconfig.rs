@@ -3,22 +3,21 @@
 //! kube-rs reads kubeconfigs too (`Kubeconfig::read_from`, `from_env`), but: its parse errors
 //! carry serde-saphyr's snippet of the lines around the mistake (tokens, passwords, the start of
 //! `client-key-data`, all in full); it reads files without bound; and `KUBECONFIG=a:missing:b`
-//! fails where kubectl skips the missing file. So the files are read here, capped at 1 MiB,
-//! parsed with kube-rs' own `Kubeconfig::from_yaml` (same types, same merge rules), and a
-//! parse error keeps only the file, line and column. Where each cluster, user and context came
+//! fails where kubectl skips the missing file. So the files are read here, capped at 1 MiB
+//! (`material::read_capped`), parsed with kube-rs' own `Kubeconfig::from_yaml` (same types,
+//! same merge rules), and a parse error keeps only the file, line and column. Where each cluster, user and context came
 //! from is kept, so that later errors name the file and the field.
 
 pub mod client;
 pub mod plugin;
 
+// The capped read is shared with the certificate files (`material`, a leaf both sides use).
+use crate::material::{NOT_FOUND, io_reason, read_capped};
+
 use kube::config::Kubeconfig;
 use std::collections::HashMap;
 use std::fmt;
-use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-
-/// kubeconfigs and PEM files are a few KiB; anything above this is a mistake (`/dev/zero`).
-pub const MAX_FILE_BYTES: u64 = 1 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KubeconfigError {
@@ -147,8 +146,6 @@ fn load_with(
     }
 }
 
-const NOT_FOUND: &str = "no such file or directory";
-
 fn add_file(loaded: &mut Loaded, path: &Path) -> Result<(), KubeconfigError> {
     let config = read_file(path)?;
     for c in &config.clusters {
@@ -270,32 +267,6 @@ fn absolutize(config: &mut Kubeconfig, dir: &Path) {
             && exec.command.as_deref().is_some_and(|c| c.contains('/'))
         {
             abs(&mut exec.command);
-        }
-    }
-}
-
-/// Reads at most [`MAX_FILE_BYTES`]; a longer file (or a device such as `/dev/zero`) is an
-/// error, not an unbounded read. The error is the reason, worded as Go's.
-pub fn read_capped(path: &Path) -> Result<Vec<u8>, String> {
-    let file = std::fs::File::open(path).map_err(|e| io_reason(&e))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| io_reason(&e))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err("larger than 1 MiB: not a kubeconfig or PEM file".into());
-    }
-    Ok(bytes)
-}
-
-/// The OS reason without Rust's "(os error 2)" suffix, as Go prints it.
-pub fn io_reason(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::NotFound => NOT_FOUND.into(),
-        io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => {
-            let s = e.to_string();
-            s.split(" (os error").next().unwrap_or(&s).to_lowercase()
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod etcd;
 pub mod examples;
 pub mod humanize;
 pub mod kubeconfig;
+pub mod material;
 pub mod metrics;
 pub mod names;
 pub mod output;

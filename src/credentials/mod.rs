@@ -3,6 +3,7 @@
 //! Key material is read into memory once and never written anywhere or formatted into a
 //! message: `Debug` is implemented by hand so that a stray `{:?}` cannot print a key.
 
+use crate::material::checks;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, ring};
 use rustls::pki_types::pem::PemObject;
@@ -143,7 +144,7 @@ impl Credentials {
 
 /// Capped at 1 MiB: `--cacert /dev/zero` is an error, not an endless read.
 fn read_file(what: &'static str, path: &Path) -> Result<Vec<u8>, CredentialsError> {
-    crate::kubeconfig::read_capped(path).map_err(|reason| CredentialsError::Unreadable {
+    crate::material::read_capped(path).map_err(|reason| CredentialsError::Unreadable {
         what,
         path: path.to_path_buf(),
         reason,
@@ -269,6 +270,5 @@ impl ServerCertVerifier for NoVerify {
         self.0.signature_verification_algorithms.supported_schemes()
     }
 }
-pub mod checks;
 pub mod kube;
 pub mod precedence;

@@ -6,7 +6,7 @@
 
 use super::plugin::{self, PluginError};
 use super::{Kind, Loaded, read_capped};
-use crate::credentials::checks;
+use crate::material::checks;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use kube::config::{KubeconfigError as KubeError, LoadDataError};

@@ -1,4 +1,5 @@
 use super::*;
+use crate::material::MAX_FILE_BYTES;
 
 const GOOD: &str = "apiVersion: v1
 kind: Config
