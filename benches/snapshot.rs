@@ -1,11 +1,14 @@
 //! `kubectl-etcd snapshot save` against `etcdctl snapshot save` on the same ~100 MB member, in
 //! one run: median wall time and throughput of each, direct and through the fake API server's
-//! port-forward, as ratios.
+//! port-forward, as ratios. Then `kubectl-etcd snapshot status` (which also verifies the sha256
+//! trailer) against `etcdutl snapshot status` 3.5.1 (which does not) on the saved snapshot:
+//! median wall time and peak RSS.
 //!
 //! Run with `cargo bench --bench snapshot` (needs etcd and etcdctl: scripts/setup; etcdctl
-//! 3.5.1 too when scripts/setup fetched it). BENCH_MB sets the database size (default 100),
-//! BENCH_RUNS the runs per case (default 5). Machines here are shared and noisy: read the
-//! ratios, not the absolute figures.
+//! and etcdutl 3.5.1 too when scripts/setup fetched them). BENCH_MB sets the database size
+//! (default 100), BENCH_RUNS the runs per case (default 5); BENCH_ONLY=status skips the save
+//! cases, and BENCH_SNAPSHOT=FILE times `snapshot status` on that file instead of starting a
+//! lab. Machines here are shared and noisy: read the ratios, not the absolute figures.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -60,9 +63,120 @@ struct Case {
     run: Box<dyn Fn(&Path) -> Command>,
 }
 
+/// Runs `c` to completion within `limit`: wall time and peak RSS (KiB, from wait4). Polls, so
+/// that a hung child is killed at the limit.
+fn timed_rss(c: &mut Command, limit: Duration) -> (Duration, i64) {
+    let start = std::time::Instant::now();
+    #[allow(clippy::zombie_processes)] // reaped by wait4 below (or killed and waited for)
+    let mut child = c
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id() as i32;
+    loop {
+        let mut status = 0;
+        // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: our own child, valid pointers; WNOHANG returns 0 while it runs.
+        let got = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if got == pid {
+            let took = start.elapsed();
+            assert!(status == 0, "{c:?} exited with wait status {status}");
+            return (took, usage.ru_maxrss);
+        }
+        assert_eq!(got, 0, "wait4");
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{c:?} ran past {limit:?}");
+        }
+        std::thread::sleep(Duration::from_micros(500));
+    }
+}
+
+/// `snapshot status` on `file`: etcdutl 3.5.1 and the plugin in interleaved rounds.
+fn status_cases(file: &Path, etcd35: &Path, runs: usize) {
+    let etcdutl = etcd35.join("etcdutl");
+    if !etcdutl.exists() {
+        println!(
+            "(no etcdutl 3.5.1 at {}: snapshot status not timed)",
+            etcdutl.display()
+        );
+        return;
+    }
+    let size = std::fs::metadata(file).expect("snapshot").len();
+    let mut cases: Vec<(&str, Command)> = Vec::new();
+    let mut ours = Command::new(PLUGIN);
+    ours.args(["snapshot", "status", "-w", "json"]).arg(file);
+    cases.push((
+        "kubectl-etcd snapshot status (verifies the sha256 trailer)",
+        ours,
+    ));
+    let mut theirs = Command::new(&etcdutl);
+    theirs.args(["snapshot", "status", "-w", "json"]).arg(file);
+    cases.push(("etcdutl 3.5.1 snapshot status", theirs));
+    let mut got: Vec<Vec<(Duration, i64)>> = vec![Vec::new(); cases.len()];
+    for round in 0..=runs {
+        for (i, (_, c)) in cases.iter_mut().enumerate() {
+            let r = timed_rss(c, Duration::from_secs(120));
+            // Round 0 warms the page cache.
+            if round > 0 {
+                got[i].push(r);
+            }
+        }
+    }
+    let medians: Vec<(Duration, i64, Duration, Duration)> = got
+        .into_iter()
+        .map(|v| {
+            let times: Vec<Duration> = v.iter().map(|r| r.0).collect();
+            let (lo, hi) = (
+                *times.iter().min().expect("runs"),
+                *times.iter().max().expect("runs"),
+            );
+            let mut rss: Vec<i64> = v.iter().map(|r| r.1).collect();
+            rss.sort_unstable();
+            (median(times), rss[rss.len() / 2], lo, hi)
+        })
+        .collect();
+    let (base_t, base_rss) = (medians[1].0, medians[1].1);
+    println!(
+        "snapshot status on {:.1} MB, median of {runs} runs each (after one warm-up round)",
+        size as f64 / 1e6
+    );
+    println!("| case | median wall (min–max) | vs etcdutl time | peak RSS | vs etcdutl RSS |");
+    println!("|---|---|---|---|---|");
+    for ((name, _), (t, rss, lo, hi)) in cases.iter().zip(&medians) {
+        println!(
+            "| {name} | {:.3} s ({:.3}–{:.3}) | {:.2}× | {:.1} MiB | {:.2}× |",
+            t.as_secs_f64(),
+            lo.as_secs_f64(),
+            hi.as_secs_f64(),
+            t.as_secs_f64() / base_t.as_secs_f64(),
+            *rss as f64 / 1024.0,
+            *rss as f64 / base_rss as f64
+        );
+    }
+}
+
+fn etcd35_dir() -> PathBuf {
+    std::env::var("ETCD35_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            let cache = std::env::var("XDG_CACHE_HOME")
+                .unwrap_or_else(|_| format!("{}/.cache", std::env::var("HOME").unwrap()));
+            PathBuf::from(cache).join("kubectl-etcd/etcd-v3.5.1")
+        })
+}
+
 fn main() {
     let mb = env_usize("BENCH_MB", 100);
     let runs = env_usize("BENCH_RUNS", 5);
+    if let Ok(file) = std::env::var("BENCH_SNAPSHOT") {
+        status_cases(Path::new(&file), &etcd35_dir(), runs);
+        return;
+    }
+    let only_status = std::env::var("BENCH_ONLY").is_ok_and(|v| v == "status");
     let lab = Lab::start(1);
     fill(&lab, mb);
     let api = common::fakeapi::FakeApi::start(common::kubeadm_api_config(&lab, "bench"));
@@ -70,13 +184,7 @@ fn main() {
     api.write_kubeconfig(&kubeconfig, "bench", "bench");
     let out = tempfile::tempdir().expect("tempdir");
 
-    let etcd35: PathBuf = std::env::var("ETCD35_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            let cache = std::env::var("XDG_CACHE_HOME")
-                .unwrap_or_else(|_| format!("{}/.cache", std::env::var("HOME").unwrap()));
-            PathBuf::from(cache).join("kubectl-etcd/etcd-v3.5.1")
-        });
+    let etcd35 = etcd35_dir();
     let ep = lab.members[0].client_url();
     let tls = lab.tls_flags();
     let mut cases: Vec<Case> = Vec::new();
@@ -140,6 +248,11 @@ fn main() {
     }
 
     let file = out.path().join("snap.db");
+    if only_status {
+        timed(&mut (cases[0].run)(&file), Duration::from_secs(300));
+        status_cases(&file, &etcd35, runs);
+        return;
+    }
     let mut size = 0u64;
     let mut results = Vec::new();
     // Interleaved rounds, so that noise from other work on the machine spreads over all cases.
@@ -184,4 +297,5 @@ fn main() {
             m.as_secs_f64() / direct.as_secs_f64()
         );
     }
+    status_cases(&file, &etcd35, runs);
 }

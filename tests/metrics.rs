@@ -171,6 +171,40 @@ fn metrics_through_the_api_server() {
     assert_eq!(code, 0, "{err}");
     check_json(&lab, &json(&out), "client URL");
 
+    let forwards = |s: &common::fakeapi::Stats| -> Vec<u64> {
+        (1..=3)
+            .map(|i| s.port_forwards("kube-system", &format!("etcd-cp-{i}")))
+            .collect()
+    };
+    // doctor and compare over a window read each member's etcd calls and its /metrics (the
+    // TLS client URL) over one connection: one port-forward session per member, where they
+    // used to open one for gRPC and another for the scrapes.
+    for command in [
+        &["doctor", "-w", "json"][..],
+        &["compare", "-w", "json"][..],
+    ] {
+        let before = forwards(&kube.api.stats());
+        let (out, err, code, _) = run(kube.plugin().args(lab.tls_flags()).args(command).args([
+            "--samples",
+            "2",
+            "--interval",
+            "500ms",
+            "--via",
+            "port-forward",
+        ]));
+        let after = forwards(&kube.api.stats());
+        assert_eq!(code, 0, "{command:?}: {out}{err}");
+        let v = json(&out);
+        // The scrapes did happen, over the client URL.
+        check_json(&lab, &v["metrics"], "client URL");
+        let opened: Vec<u64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+        assert_eq!(
+            opened,
+            [1, 1, 1],
+            "{command:?}: port-forward sessions per member"
+        );
+    }
+
     // No certificate, exec forbidden: the pods' plain-HTTP metrics listener
     // (--listen-metrics-urls=http://127.0.0.1:2381, the node's loopback) through a port-forward.
     // (A config file of its own: the run above remembered its certificate flags.)
@@ -178,11 +212,6 @@ fn metrics_through_the_api_server() {
         let mut c = kube.plugin();
         c.env("KUBECTL_ETCD_CONFIG", kube.dir.path().join("none.yaml"));
         c
-    };
-    let forwards = |s: &common::fakeapi::Stats| -> Vec<u64> {
-        (1..=3)
-            .map(|i| s.port_forwards("kube-system", &format!("etcd-cp-{i}")))
-            .collect()
     };
     let before = forwards(&kube.api.stats());
     let (out, err, code, _) = run(bare().args(["metrics", "-w", "json", "--interval", "500ms"]));

@@ -27,7 +27,8 @@ pub async fn run(
     s: &Sampling,
     t: &Thresholds,
 ) -> Result<Outcome, Error> {
-    // The metrics' window spans the sampling, on connections of their own.
+    // The metrics' window spans the sampling, over the members' same connections (see
+    // `etcd::Links`).
     let n = s.samples.unwrap_or(3).max(1);
     let window = s.interval * n.saturating_sub(1).max(1);
     let (samples, scraped) = tokio::join!(

@@ -21,13 +21,13 @@ pub fn status(
     io: &mut Streams<'_>,
 ) -> Result<Outcome, Error> {
     let name = file.display();
-    let trailer =
-        status::verify_trailer(file).map_err(|e| Error::Failed(format!("{name}: {e}")))?;
     let layout = match compat {
         Some(Compat::V36) => Layout::V36,
         _ => Layout::V35,
     };
-    let s = status::status(file, layout).map_err(|e| Error::Failed(format!("{name}: {e}")))?;
+    let (trailer, s) = status::verified(file, layout);
+    let trailer = trailer.map_err(|e| Error::Failed(format!("{name}: {e}")))?;
+    let s = s.map_err(|e| Error::Failed(format!("{name}: {e}")))?;
     if trailer == Trailer::Absent {
         writeln!(
             io.err,

@@ -58,6 +58,7 @@ pub(super) fn resolve(o: &Options) -> Result<Members, ContextError> {
             has_client_cert: creds.identity.is_some(),
             dial_timeout: o.dial_timeout,
             command_timeout: o.command_timeout,
+            links: Default::default(),
         },
         found_by: FoundBy::Endpoints,
         warnings: Vec::new(),

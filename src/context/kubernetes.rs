@@ -97,6 +97,7 @@ pub(super) async fn resolve(o: &Options) -> Result<Members, ContextError> {
             has_client_cert: creds.as_ref().is_some_and(|c| c.identity.is_some()),
             dial_timeout: o.dial_timeout,
             command_timeout: o.command_timeout,
+            links: Default::default(),
         },
         found_by: FoundBy::Kubernetes(found.source),
         credentials: creds.map(|c| c.source),

@@ -29,7 +29,7 @@ pub async fn connect(
     tls: Option<Arc<ClientConfig>>,
     dial_timeout: Duration,
     report: Report,
-) -> Result<etcd_client::Client, EndpointError> {
+) -> Result<(etcd_client::Client, tonic::transport::Channel), EndpointError> {
     let tls = match ep.scheme {
         Scheme::Https => tls,
         Scheme::Http | Scheme::Unspecified => None,
@@ -52,9 +52,13 @@ pub async fn connect(
             Ok(Err(e)) => return Err(EndpointError::from_transport(&e)),
             Ok(Ok(c)) => c,
         };
-    etcd_client::Client::from_channel(etcd_client::Channel::Tonic(channel), None)
-        .await
-        .map_err(|e| EndpointError::from_client(&e))
+    // The channel is kept beside the client: a member serving TLS answers plain HTTP
+    // requests (its /metrics) on the same HTTP/2 connection as gRPC.
+    let client =
+        etcd_client::Client::from_channel(etcd_client::Channel::Tonic(channel.clone()), None)
+            .await
+            .map_err(|e| EndpointError::from_client(&e))?;
+    Ok((client, channel))
 }
 
 #[derive(Clone)]

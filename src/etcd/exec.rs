@@ -13,6 +13,7 @@ use serde::Deserialize;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 
+#[derive(Clone)]
 pub struct Etcdctl {
     pub pods: kube::Api<Pod>,
     pub pod: String,

@@ -15,8 +15,10 @@ use crate::endpoint::Endpoint;
 use crate::route::{Route, RouteKind};
 use futures_util::stream::{FuturesOrdered, StreamExt};
 use rustls::ClientConfig;
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Everything needed to reach the members: where they are, how, and the time bounds.
@@ -28,6 +30,27 @@ pub struct Cluster {
     pub has_client_cert: bool,
     pub dial_timeout: Duration,
     pub command_timeout: Duration,
+    /// The members' connections, shared by every part of a run (clones share them too).
+    pub links: Links,
+}
+
+/// One connection per member for a whole run: the sampler's calls, the metrics scrapes and
+/// every later call reuse the member's connection instead of dialling again.
+#[derive(Clone, Default)]
+pub struct Links(Arc<std::sync::Mutex<HashMap<String, Arc<Link>>>>);
+
+#[derive(Default)]
+struct Link {
+    /// Dials finished so far: a caller that waited for one takes its outcome.
+    dials: AtomicU64,
+    last: tokio::sync::Mutex<Option<Result<Conn, EndpointError>>>,
+}
+
+impl Links {
+    fn link(&self, endpoint: &str) -> Arc<Link> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(endpoint.to_string()).or_default().clone()
+    }
 }
 
 /// One member to ask, and the way to reach it.
@@ -71,6 +94,7 @@ pub enum AlarmCheck {
 
 /// A live connection to one member, over gRPC (direct or port-forward) or through etcdctl in
 /// its pod. Every call is bounded by the command timeout.
+#[derive(Clone)]
 pub enum Conn {
     // Boxed: both are large, and a Conn moves into each member's future.
     Grpc(Box<Grpc>),
@@ -78,8 +102,13 @@ pub enum Conn {
 }
 
 /// A gRPC connection to one member.
+#[derive(Clone)]
 pub struct Grpc {
     client: etcd_client::Client,
+    /// The HTTP/2 connection under `client`, when it is TLS: there etcd routes each request by
+    /// its content type, so a plain GET (/metrics) shares the connection. On a plain-text port
+    /// its cmux hands every HTTP/2 connection to gRPC, which refuses a GET.
+    http: Option<tonic::transport::Channel>,
     command_timeout: Duration,
     has_client_cert: bool,
     via: RouteKind,
@@ -87,9 +116,26 @@ pub struct Grpc {
 }
 
 impl Cluster {
-    /// Connects over the target's route, then its fallback; the connection knows which route
-    /// it took and why the others were not.
+    /// The member's connection: the one already open (see `Links`), or a new one over the
+    /// target's route, then its fallback; the connection knows which route it took and why
+    /// the others were not. A failed dial is tried again by the next caller; callers that
+    /// waited for a dial in progress take its outcome, so none waits for two dials.
     pub async fn connect(&self, target: &Target) -> Result<Conn, EndpointError> {
+        let link = self.links.link(&target.endpoint.display);
+        let seen = link.dials.load(Ordering::Acquire);
+        let mut last = link.last.lock().await;
+        match &*last {
+            Some(done) if link.dials.load(Ordering::Acquire) > seen => return done.clone(),
+            Some(Ok(conn)) => return Ok(conn.clone()),
+            _ => {}
+        }
+        let dialled = self.dial(target).await;
+        *last = Some(dialled.clone());
+        link.dials.fetch_add(1, Ordering::Release);
+        dialled
+    }
+
+    async fn dial(&self, target: &Target) -> Result<Conn, EndpointError> {
         match self.connect_via(target, &target.route).await {
             Ok(c) => Ok(c),
             Err(e) => match &target.fallback {
@@ -115,7 +161,8 @@ impl Cluster {
             })));
         }
         let report: connect::Report = Default::default();
-        let client = connect::connect(
+        let tls = self.tls.is_some() && target.endpoint.scheme == crate::endpoint::Scheme::Https;
+        let (client, channel) = connect::connect(
             &target.endpoint,
             route,
             self.tls.clone(),
@@ -130,6 +177,7 @@ impl Cluster {
             .unwrap_or((RouteKind::Direct, vec![]));
         Ok(Conn::Grpc(Box::new(Grpc {
             client,
+            http: tls.then_some(channel),
             command_timeout: self.command_timeout,
             has_client_cert: self.has_client_cert,
             via,
@@ -325,6 +373,14 @@ impl Grpc {
 }
 
 impl Conn {
+    /// The member's HTTP/2 connection, when plain HTTP requests may share it (see `Grpc`).
+    pub fn http(&self) -> Option<tonic::transport::Channel> {
+        match self {
+            Conn::Grpc(g) => g.http.clone(),
+            Conn::Exec(_) => None,
+        }
+    }
+
     /// The route this connection took: `direct`, `port-forward` or `exec`.
     pub fn via(&self) -> RouteKind {
         match self {

@@ -7,6 +7,7 @@ pub mod member;
 pub mod scrape;
 pub mod text;
 
+use crate::endpoint::Scheme;
 use crate::etcd::{Cluster, Target};
 use futures_util::future::join_all;
 use member::MemberMetrics;
@@ -31,8 +32,20 @@ pub struct Window {
     pub metrics: MemberMetrics,
 }
 
+/// The member's gRPC connection where it can carry the scrapes (a TLS client URL: the
+/// connection the rest of the run uses, see `Links`), else a connection of their own.
 async fn open(cluster: &Cluster, target: &Target) -> Result<Scraper, String> {
     let source: Source = scrape::plan(target, cluster.tls.is_some())?;
+    if source.kind == scrape::CLIENT_URL && source.endpoint.scheme == Scheme::Https {
+        // A failed dial is not tried again over the same route: it would double the wait.
+        let conn = cluster
+            .connect(target)
+            .await
+            .map_err(|e| ScrapeError::Connect(e).to_string())?;
+        if let Some(channel) = conn.http() {
+            return Ok(Scraper::shared(source, channel, cluster.command_timeout));
+        }
+    }
     Scraper::open(
         source,
         cluster.tls.clone(),

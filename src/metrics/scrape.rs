@@ -1,10 +1,11 @@
 //! Fetching `/metrics` from one member: where to ask (the client URL over the member's route,
-//! or the pod's `--listen-metrics-urls` listener through a port-forward), and one HTTP/1.1
-//! connection kept open for every scrape of a run.
+//! or the pod's `--listen-metrics-urls` listener through a port-forward), and one connection
+//! kept open for every scrape of a run.
 //!
-//! HTTP/1.1 rather than HTTP/2 on the gRPC channel: etcd serves HTTP beside gRPC on the same
-//! port, but over plain text its cmux hands every HTTP/2 connection to gRPC, which refuses a
-//! GET; HTTP/1.1 works on TLS and plain ports, and on the metrics listener, alike.
+//! On a TLS client URL the scrapes share the member's gRPC connection (HTTP/2): etcd's TLS
+//! server routes each request by its content type, so one connection per member carries both.
+//! On a plain-text port its cmux hands every HTTP/2 connection to gRPC, which refuses a GET, so
+//! there (and on the metrics listener) the scrapes take an HTTP/1.1 connection of their own.
 
 use crate::endpoint::{Endpoint, Scheme};
 use crate::etcd::{EndpointError, Target};
@@ -20,6 +21,10 @@ use std::time::Duration;
 
 /// A scrape larger than this is refused: etcd's is ~150 kB; a runaway exporter is not read.
 const MAX_BODY: usize = 32 << 20;
+
+/// `Source::kind` of the client URL, and of a `--listen-metrics-urls` listener.
+pub const CLIENT_URL: &str = "client URL";
+pub const LISTENER: &str = "metrics listener";
 
 /// Where one member's metrics are read, and over which route.
 #[derive(Clone, Debug)]
@@ -40,7 +45,7 @@ pub fn plan(target: &Target, have_tls: bool) -> Result<Source, String> {
         url: format!("{}://{}/metrics", scheme(ep.scheme), ep.authority()),
         endpoint: ep.clone(),
         route,
-        kind: "client URL",
+        kind: CLIENT_URL,
     };
     let usable = ep.scheme == Scheme::Http || have_tls;
     match &target.route {
@@ -88,7 +93,7 @@ fn listener(
                 port: ep.port,
             },
             endpoint: ep,
-            kind: "metrics listener",
+            kind: LISTENER,
         });
     }
     Err(match https {
@@ -121,14 +126,34 @@ pub enum ScrapeError {
     },
 }
 
-/// One open HTTP/1.1 connection to a member's metrics; every scrape of a run goes over it.
+/// One open connection to a member's metrics; every scrape of a run goes over it.
 pub struct Scraper {
     pub source: Source,
-    send: SendRequest<Empty<Bytes>>,
+    conn: Http,
     timeout: Duration,
 }
 
+enum Http {
+    /// A connection of the scrapes' own.
+    H1(SendRequest<Empty<Bytes>>),
+    /// The member's gRPC connection, shared.
+    H2(tonic::transport::Channel),
+}
+
 impl Scraper {
+    /// Scrapes over the member's gRPC connection (`Conn::http`); `timeout` bounds each scrape.
+    pub fn shared(
+        source: Source,
+        channel: tonic::transport::Channel,
+        timeout: Duration,
+    ) -> Scraper {
+        Scraper {
+            source,
+            conn: Http::H2(channel),
+            timeout,
+        }
+    }
+
     /// Dials `source` (bounded by `dial_timeout`: TCP or port-forward, then TLS) and starts
     /// HTTP/1.1 on it; `timeout` bounds each scrape.
     pub async fn open(
@@ -176,7 +201,7 @@ impl Scraper {
         };
         Ok(Scraper {
             source,
-            send,
+            conn: Http::H1(send),
             timeout,
         })
     }
@@ -188,30 +213,49 @@ impl Scraper {
             url: url.clone(),
             why,
         };
-        let req = hyper::Request::get("/metrics")
+        let get = hyper::Request::get("/metrics")
             .header(hyper::header::HOST, self.source.endpoint.authority())
-            .header(hyper::header::ACCEPT, "text/plain;version=0.0.4")
-            .body(Empty::<Bytes>::new())
-            .map_err(|e| http(e.to_string()))?;
-        let send = &mut self.send;
+            .header(hyper::header::ACCEPT, "text/plain;version=0.0.4");
         let fetch = async {
-            send.ready().await.map_err(|e| http(io_cause(&e)))?;
-            let resp = send
-                .send_request(req)
-                .await
-                .map_err(|e| http(io_cause(&e)))?;
-            let status = resp.status().as_u16();
+            let (status, body) = match &mut self.conn {
+                Http::H1(send) => {
+                    let req = get
+                        .body(Empty::<Bytes>::new())
+                        .map_err(|e| http(e.to_string()))?;
+                    send.ready().await.map_err(|e| http(io_cause(&e)))?;
+                    let resp = send
+                        .send_request(req)
+                        .await
+                        .map_err(|e| http(io_cause(&e)))?;
+                    (
+                        resp.status().as_u16(),
+                        read(resp.into_body()).await.map_err(http)?,
+                    )
+                }
+                Http::H2(channel) => {
+                    use tower_service::Service;
+                    let req = get
+                        .body(tonic::body::Body::empty())
+                        .map_err(|e| http(e.to_string()))?;
+                    std::future::poll_fn(|cx| channel.poll_ready(cx))
+                        .await
+                        .map_err(|e| http(transport_cause(&e)))?;
+                    let resp = channel
+                        .call(req)
+                        .await
+                        .map_err(|e| http(transport_cause(&e)))?;
+                    (
+                        resp.status().as_u16(),
+                        read(resp.into_body()).await.map_err(http)?,
+                    )
+                }
+            };
             if status != 200 {
                 return Err(ScrapeError::Status {
                     url: url.clone(),
                     status,
                 });
             }
-            let body = Limited::new(resp.into_body(), MAX_BODY)
-                .collect()
-                .await
-                .map_err(|e| http(e.to_string()))?
-                .to_bytes();
             String::from_utf8(body.to_vec()).map_err(|_| http("the body is not UTF-8".into()))
         };
         match tokio::time::timeout(self.timeout, fetch).await {
@@ -231,6 +275,31 @@ impl Scraper {
             err,
         })
     }
+}
+
+/// A response body, up to `MAX_BODY`.
+async fn read<B>(body: B) -> Result<Bytes, String>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    Limited::new(body, MAX_BODY)
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .map_err(|e| e.to_string())
+}
+
+/// The channel's error, or the TLS/IO cause beneath it.
+fn transport_cause(e: &tonic::transport::Error) -> String {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return EndpointError::from_io(io).to_string();
+        }
+        cur = err.source();
+    }
+    e.to_string()
 }
 
 /// hyper's error, or the TLS/IO cause beneath it (a rejected client certificate shows at the
