@@ -116,8 +116,8 @@ mod tests {
         st.db_size = size;
         st.version = version.into();
         let mut m = testkit::up(ep, st);
-        m.member_ids = None;
-        m.health_took = None;
+        m.member_list = crate::analysis::Checked::NotAsked;
+        m.health = crate::analysis::Checked::NotAsked;
         m
     }
 
@@ -141,6 +141,7 @@ mod tests {
     fn the_incident_in_one_line() {
         // The seed's MTU incident: indices 483365 / 483368 / 483346, one member silent.
         let s = Sample {
+            alarms: Default::default(),
             at: Default::default(),
             members: vec![
                 member("https://10.0.0.1:2379", 1, 2, 483365, 20_000_000, "3.5.21"),
@@ -172,6 +173,7 @@ mod tests {
     #[test]
     fn no_leader_no_lag_and_ok_has_no_worst() {
         let s = Sample {
+            alarms: Default::default(),
             at: Default::default(),
             members: vec![
                 member("a", 1, 0, 10, 100, "3.4.23"),
@@ -194,6 +196,7 @@ mod tests {
         let mut b = member("b", 2, 1, 10, 900, "3.5.9");
         b.quota_from_flags = Some(4_000);
         let s = Sample {
+            alarms: Default::default(),
             at: Default::default(),
             members: vec![a, b, member("c", 3, 1, 10, 10, "3.5.10")],
         };
@@ -205,6 +208,7 @@ mod tests {
     #[test]
     fn nothing_answered() {
         let s = Sample {
+            alarms: Default::default(),
             at: Default::default(),
             members: vec![down("a"), down("b")],
         };

@@ -6,10 +6,47 @@
 pub mod compare;
 pub mod findings;
 pub mod fleet;
+pub mod judge;
+pub mod membership;
 pub mod view;
 
-use crate::etcd::{Alarm, EndpointError, Status};
+use crate::etcd::{Alarm, EndpointError, MemberInfo, Status};
 use std::time::Duration;
+
+/// The outcome of one call: its answer, why it gave none, or that it was not asked. "Could not
+/// check" stays distinct from "checked, nothing wrong" all the way to the findings.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Checked<T> {
+    Answered(T),
+    Failed(EndpointError),
+    #[default]
+    NotAsked,
+}
+
+impl<T> Checked<T> {
+    pub fn answered(&self) -> Option<&T> {
+        match self {
+            Checked::Answered(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn failed(&self) -> Option<&EndpointError> {
+        match self {
+            Checked::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl<T> From<Result<T, EndpointError>> for Checked<T> {
+    fn from(r: Result<T, EndpointError>) -> Checked<T> {
+        match r {
+            Ok(v) => Checked::Answered(v),
+            Err(e) => Checked::Failed(e),
+        }
+    }
+}
 
 /// One member at one moment.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,17 +55,13 @@ pub struct MemberSample {
     pub endpoint: String,
     /// The member's answer, or why it gave none.
     pub status: Result<Status, EndpointError>,
-    /// Member IDs in this member's own member list, sorted; None when it was not asked or
-    /// did not answer.
-    pub member_ids: Option<Vec<u64>>,
-    /// Learner member IDs in this member's member list.
-    pub learner_ids: Vec<u64>,
-    /// Active alarms as this member reports them (cluster-wide in etcd).
-    pub alarms: Vec<Alarm>,
-    /// HashKV at the common revision: (revision, hash). None when not asked or no answer.
-    pub hash: Option<(i64, u32)>,
-    /// How long the timed health read took, when it succeeded.
-    pub health_took: Option<Duration>,
+    /// This member's member list: the truth about membership (who votes, who is a learner,
+    /// who was added and never started).
+    pub member_list: Checked<Vec<MemberInfo>>,
+    /// HashKV at the common revision: (revision, hash).
+    pub hash: Checked<(i64, u32)>,
+    /// The quorum read (etcdctl's health check): how long it took when it passed.
+    pub health: Checked<Duration>,
     /// How long the member took to answer this sample's calls (status, member list, health
     /// read), when it answered: the round trips a stalled member stretches.
     pub took: Option<Duration>,
@@ -42,14 +75,34 @@ impl MemberSample {
         MemberSample {
             endpoint,
             status: Err(error),
-            member_ids: None,
-            learner_ids: Vec::new(),
-            alarms: Vec::new(),
-            hash: None,
-            health_took: None,
+            member_list: Checked::NotAsked,
+            hash: Checked::NotAsked,
+            health: Checked::NotAsked,
             took: None,
             quota_from_flags: None,
         }
+    }
+
+    /// Member IDs in this member's own member list, sorted, when it gave one.
+    pub fn member_ids(&self) -> Option<Vec<u64>> {
+        let mut ids: Vec<u64> = self.member_list.answered()?.iter().map(|m| m.id).collect();
+        ids.sort_unstable();
+        Some(ids)
+    }
+
+    /// Learner IDs in this member's member list.
+    pub fn learner_ids(&self) -> impl Iterator<Item = u64> + '_ {
+        self.member_list
+            .answered()
+            .into_iter()
+            .flatten()
+            .filter(|m| m.is_learner)
+            .map(|m| m.id)
+    }
+
+    /// How long the quorum read took, when it passed.
+    pub fn health_took(&self) -> Option<Duration> {
+        self.health.answered().copied()
     }
 }
 
@@ -59,6 +112,9 @@ pub struct Sample {
     /// Time since the first sample.
     pub at: Duration,
     pub members: Vec<MemberSample>,
+    /// Active alarms, cluster-wide in etcd: asked of one answering member per sample (etcd
+    /// serves even an alarm list through raft).
+    pub alarms: Checked<Vec<Alarm>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]

@@ -24,7 +24,7 @@ pub fn slow_member(samples: &[Sample]) -> Option<Finding> {
         let mut t: Vec<Duration> = samples
             .iter()
             .flat_map(|s| s.members.iter().filter(|m| m.endpoint == ep))
-            .filter_map(|m| m.took.or(m.health_took))
+            .filter_map(|m| m.took.or(m.health_took()))
             .collect();
         t.sort();
         t
@@ -116,15 +116,14 @@ mod tests {
                     .map(|(j, ms)| MemberSample {
                         endpoint: format!("m{}", j + 1),
                         status: Err(crate::etcd::EndpointError::Other("not asked".into())),
-                        member_ids: None,
-                        learner_ids: vec![],
-                        alarms: vec![],
-                        hash: None,
-                        health_took: Some(Duration::from_millis(*ms)),
+                        member_list: crate::analysis::Checked::NotAsked,
+                        hash: crate::analysis::Checked::NotAsked,
+                        health: crate::analysis::Checked::Answered(Duration::from_millis(*ms)),
                         took: None,
                         quota_from_flags: None,
                     })
                     .collect(),
+                alarms: crate::analysis::Checked::NotAsked,
             })
             .collect()
     }

@@ -9,7 +9,7 @@ pub(super) fn leader(ctx: &Ctx) -> Vec<Finding> {
         .collect();
     // Nobody answering says nothing about the leader; reachability reports that. Without
     // quorum there cannot be a leader, and `quorum-lost` already says so.
-    if views.is_empty() || !ctx.quorum.holds() {
+    if views.is_empty() || ctx.members.quorum() == QuorumState::Lost {
         return Vec::new();
     }
     let mut out = Vec::new();
@@ -64,7 +64,7 @@ pub(super) fn leader(ctx: &Ctx) -> Vec<Finding> {
 /// Members whose member lists differ.
 pub(super) fn membership(ctx: &Ctx) -> Option<Finding> {
     let views: Vec<(String, Vec<u64>)> = answering(ctx.last)
-        .filter_map(|(m, _)| m.member_ids.clone().map(|ids| (m.endpoint.clone(), ids)))
+        .filter_map(|(m, _)| m.member_ids().map(|ids| (m.endpoint.clone(), ids)))
         .collect();
     let distinct: BTreeSet<&Vec<u64>> = views.iter().map(|(_, ids)| ids).collect();
     if distinct.len() < 2 {
@@ -185,7 +185,7 @@ mod tests {
     #[test]
     fn membership_views_that_differ() {
         let mut s = three(0, 5, 1, [100, 100, 100]);
-        member(&mut s, "m3").member_ids = Some(vec![1, 2]);
+        member(&mut s, "m3").member_list = listing(&[1, 2], &[]);
         let f = run(&[s]);
         let f = only(&f, "membership-mismatch");
         assert_eq!(f.severity, Severity::Warning);

@@ -1,56 +1,8 @@
-//! Reachability and quorum: who answers, whether quorum holds, members that come and go, slow
-//! reads.
+//! Reachability and quorum: who answers, whether quorum holds (over the member list's voting
+//! members), members not checked or never started, members that come and go, slow reads, and
+//! calls that could not be made.
 
 use super::*;
-
-/// Voting members known and answering in the last sample. Learners do not vote, so they count
-/// for neither side.
-pub(super) struct Quorum {
-    pub(super) known: usize,
-    pub(super) answering: usize,
-}
-
-impl Quorum {
-    pub(super) fn of(last: &Sample, learners: &BTreeSet<u64>) -> Quorum {
-        let sampled = last
-            .members
-            .iter()
-            .filter(|m| !is_learner(m, learners))
-            .count();
-        // A member list longer than what we sampled means members we could not even find:
-        // they count as not answering.
-        let listed = answering(last)
-            .filter_map(|(m, _)| m.member_ids.as_ref())
-            .map(|ids| ids.iter().filter(|id| !learners.contains(id)).count())
-            .max()
-            .unwrap_or(0);
-        let answering = answering(last)
-            .filter(|(m, _)| !is_learner(m, learners))
-            .count();
-        Quorum {
-            known: sampled.max(listed),
-            answering,
-        }
-    }
-
-    pub(super) fn needed(&self) -> usize {
-        self.known / 2 + 1
-    }
-
-    pub(super) fn holds(&self) -> bool {
-        self.answering >= self.needed()
-    }
-
-    pub(super) fn describe(&self) -> String {
-        let verdict = if self.holds() { "holds" } else { "lost" };
-        format!(
-            "{} of {} voting members answer, quorum {} {verdict}",
-            self.answering,
-            self.known,
-            self.needed()
-        )
-    }
-}
 
 /// Members not answering now (warning, or critical without quorum), and members that did not
 /// answer in an earlier sample but do now (flapping).
@@ -62,28 +14,31 @@ pub(super) fn reachability(ctx: &Ctx) -> Vec<Finding> {
         .iter()
         .filter_map(|m| m.status.as_ref().err().map(|e| (m.endpoint.as_str(), e)))
         .collect();
-    if !down.is_empty() || !ctx.quorum.holds() {
+    let q = &ctx.members;
+    let lost = q.quorum() == QuorumState::Lost;
+    if !down.is_empty() || lost {
         let mut evidence: Vec<String> = down
             .iter()
             .map(|(ep, err)| format!("{ep}: {err}{}", answered_before(ctx.samples, ep)))
             .collect();
-        evidence.push(ctx.quorum.describe());
+        evidence.push(q.describe());
         let members = down.iter().map(|(ep, _)| ep.to_string()).collect();
-        let facts = vec![
-            Fact::int("voting_members", None, ctx.quorum.known),
-            Fact::int("answering_members", None, ctx.quorum.answering),
-            Fact::int("quorum_needed", None, ctx.quorum.needed()),
-        ];
-        let f = if ctx.quorum.holds() {
+        let facts = quorum_facts(q);
+        let f = if !lost {
             let hint = ctx.hint_or_network(
                 "check that etcd runs on that node (kubectl -n kube-system get pods -o wide, \
                  its logs and restarts); the cluster keeps working but one more failure loses \
                  quorum",
             );
+            let state = if q.quorum() == QuorumState::Holds {
+                "quorum holds"
+            } else {
+                "quorum unknown"
+            };
             finding(
                 Severity::Warning,
                 "unreachable-member",
-                format!("{} member(s) not answering, quorum holds", down.len()),
+                format!("{} member(s) not answering, {state}", down.len()),
                 evidence.join("; "),
                 hint,
                 members,
@@ -108,6 +63,218 @@ pub(super) fn reachability(ctx: &Ctx) -> Vec<Finding> {
         out.push(f.with_facts(facts));
     }
     out.extend(flapping(ctx));
+    out
+}
+
+/// The counts behind a quorum verdict.
+fn quorum_facts(q: &Membership) -> Vec<Fact> {
+    let mut facts = vec![
+        Fact::int("voting_members", None, q.voting),
+        Fact::int("answering_members", None, q.answering),
+        Fact::int("quorum_needed", None, q.needed()),
+    ];
+    if let Some(n) = q.fault_tolerance() {
+        facts.push(Fact::int("fault_tolerance", None, n));
+    }
+    facts
+}
+
+/// How a listed member can be reached: its client URLs, else its peer URLs.
+fn urls(m: &crate::etcd::MemberInfo) -> String {
+    if m.client_urls.is_empty() {
+        format!("peer {}", m.peer_urls.join(", "))
+    } else {
+        m.client_urls.join(", ")
+    }
+}
+
+/// Members of the member list that no endpoint reached: not asked, so neither up nor down,
+/// and "all healthy" cannot be said.
+pub(super) fn unchecked_members(ctx: &Ctx) -> Option<Finding> {
+    let q = &ctx.members;
+    if q.unchecked.is_empty() {
+        return None;
+    }
+    let mut evidence: Vec<String> = q
+        .unchecked
+        .iter()
+        .map(|m| {
+            let learner = if q.learners.contains(&m.id) {
+                " (learner)"
+            } else {
+                ""
+            };
+            format!(
+                "{}{learner} at {} is in the member list but was not asked",
+                crate::analysis::membership::label(m),
+                urls(m)
+            )
+        })
+        .collect();
+    evidence.push(q.describe());
+    let mut facts = quorum_facts(q);
+    facts.push(Fact::int("unchecked_members", None, q.unchecked.len()));
+    Some(
+        finding(
+            Severity::Warning,
+            "unchecked-member",
+            format!(
+                "{} member(s) of the member list not checked",
+                q.unchecked.len()
+            ),
+            evidence.join("; "),
+            "add their client URLs to --endpoints (or pass --cluster to ask every member the member list names); until then nothing is known about them",
+            q.unchecked
+                .iter()
+                .map(|m| m.client_urls.first().cloned().unwrap_or_default())
+                .collect(),
+        )
+        .with_facts(facts),
+    )
+}
+
+/// Members added to the member list and never started: they count against quorum.
+pub(super) fn unstarted_members(ctx: &Ctx) -> Option<Finding> {
+    let q = &ctx.members;
+    if q.unstarted.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = q
+        .unstarted
+        .iter()
+        .map(|m| {
+            let role = if q.learners.contains(&m.id) {
+                "learner"
+            } else {
+                "voting member"
+            };
+            format!(
+                "{role} {:x} ({}) has no name and no client URLs: added, never started",
+                m.id,
+                urls(m)
+            )
+        })
+        .collect();
+    let left = match (q.quorum(), q.fault_tolerance()) {
+        (QuorumState::Lost, _) => "quorum lost".to_string(),
+        (_, Some(0)) => "none may be lost".to_string(),
+        (_, Some(n)) => format!("{n} more may be lost"),
+        (_, None) => "fault tolerance unknown".to_string(),
+    };
+    let evidence = format!(
+        "{}; {} voting members, {} answering: {left}",
+        names.join("; "),
+        q.voting,
+        q.answering
+    );
+    let mut facts = quorum_facts(q);
+    facts.push(Fact::int("unstarted_members", None, q.unstarted.len()));
+    Some(
+        finding(
+            Severity::Warning,
+            "unstarted-member",
+            format!("{} member(s) added but never started", q.unstarted.len()),
+            evidence,
+            "start etcd for it (with --initial-cluster-state=existing and the cluster `member add` printed), or remove it (etcdctl member remove ID): until then it counts against quorum",
+            Vec::new(),
+        )
+        .with_facts(facts),
+    )
+}
+
+/// Endpoints that answered as a member the member list does not hold.
+pub(super) fn strangers(ctx: &Ctx) -> Option<Finding> {
+    let q = &ctx.members;
+    if q.strangers.is_empty() {
+        return None;
+    }
+    Some(finding(
+        Severity::Ok,
+        "not-a-member",
+        "endpoint(s) outside the member list",
+        format!(
+            "{} answered with a member ID the member list does not hold; not counted as a member",
+            q.strangers.join(", ")
+        ),
+        "check that --endpoints names this cluster's members (another cluster's, or a removed member still running?)",
+        q.strangers.clone(),
+    ))
+}
+
+/// Calls that could not be made: the member list, alarms, hashes. Not knowing is never "fine".
+pub(super) fn unchecked_calls(ctx: &Ctx) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let answered: Vec<&MemberSample> = ctx
+        .last
+        .members
+        .iter()
+        .filter(|m| m.status.is_ok())
+        .collect();
+    if answered.is_empty() {
+        return out;
+    }
+    if ctx.members.list.is_none() {
+        let why: Vec<String> = answered
+            .iter()
+            .map(|m| match &m.member_list {
+                Checked::Failed(e) => format!("{}: {e}", m.endpoint),
+                _ => format!("{}: not asked", m.endpoint),
+            })
+            .collect();
+        out.push(finding(
+            Severity::Warning,
+            "member-list-unchecked",
+            "the member list could not be read: membership and quorum are counted over the endpoints asked",
+            why.join("; "),
+            "members that were not asked are not known; check the members' logs and retry",
+            Vec::new(),
+        ));
+    }
+    match &ctx.last.alarms {
+        Checked::Answered(_) => {}
+        other => {
+            let why = match other {
+                Checked::Failed(e) => format!("alarm list failed: {e}"),
+                _ => "alarm list not asked".to_string(),
+            };
+            out.push(finding(
+                Severity::Warning,
+                "alarms-unchecked",
+                "alarms could not be checked",
+                why,
+                "an alarm list goes through raft: it fails when there is no quorum or the member is overloaded; run `kubectl etcd alarms` once the cluster answers",
+                Vec::new(),
+            ));
+        }
+    }
+    // Hashes are asked in one sample (the first); a member that answered there and failed its
+    // hash leaves data consistency unchecked.
+    if let Some(hashed) = ctx.samples.iter().find(|s| {
+        s.members
+            .iter()
+            .any(|m| !matches!(m.hash, Checked::NotAsked))
+    }) {
+        let failed: Vec<(&str, &crate::etcd::EndpointError)> = hashed
+            .members
+            .iter()
+            .filter(|m| m.status.is_ok())
+            .filter_map(|m| Some((m.endpoint.as_str(), m.hash.failed()?)))
+            .collect();
+        if !failed.is_empty() {
+            out.push(finding(
+                Severity::Warning,
+                "hash-unchecked",
+                "data consistency could not be checked on every member",
+                failed
+                    .iter()
+                    .map(|(ep, e)| format!("{ep}: hashkv failed: {e}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                "run `kubectl etcd hashkv` once the members answer",
+                failed.iter().map(|(ep, _)| ep.to_string()).collect(),
+            ));
+        }
+    }
     out
 }
 
@@ -178,7 +345,7 @@ pub(super) fn slow_health(ctx: &Ctx) -> Option<Finding> {
         .last
         .members
         .iter()
-        .filter_map(|m| m.health_took.map(|d| (m.endpoint.as_str(), d)))
+        .filter_map(|m| m.health_took().map(|d| (m.endpoint.as_str(), d)))
         .filter(|(_, d)| *d > ctx.t.slow_health)
         .collect();
     if slow.is_empty() {
@@ -236,7 +403,7 @@ mod tests {
         assert_eq!(
             down.evidence,
             "m3: context deadline exceeded (answered in 2 of 3 samples); \
-             2 of 3 voting members answer, quorum 2 holds"
+             2 of 3 voting members answer, quorum 2 holds; none may be lost"
         );
         network_hint(down);
         let election = get(&f, "leader-election");
@@ -249,10 +416,13 @@ mod tests {
 
     #[test]
     fn quorum_lost_when_two_of_three_unreachable() {
+        // The survivor answers status; its quorum read runs out of time.
+        let mut m1 = up("m1", status(1, 0, 7, 500));
+        m1.health = Checked::Failed(EndpointError::DeadlineExceeded);
         let samples = [sample(
             0,
             vec![
-                up("m1", status(1, 0, 7, 500)),
+                m1,
                 down("m2", EndpointError::DeadlineExceeded),
                 down("m3", refused()),
             ],
@@ -268,22 +438,128 @@ mod tests {
     }
 
     #[test]
-    fn quorum_counts_the_member_list_when_larger() {
-        let five = vec![1, 2, 3, 4, 5];
+    fn quorum_counts_the_member_list_and_names_members_not_asked() {
         let mut s = three(0, 5, 1, [100, 100, 100]);
         for m in &mut s.members {
-            m.member_ids = Some(five.clone());
+            m.member_list = listing(&[1, 2, 3, 4, 5], &[]);
         }
-        // Three of five answer: quorum (3) holds, and nothing is down among those sampled.
-        assert_eq!(
-            codes(&run(std::slice::from_ref(&s))),
-            [("healthy", Severity::Ok)]
+        // Three of five answer: quorum (3) holds, but m4 and m5 were not asked.
+        let f = run(std::slice::from_ref(&s));
+        let f = only(&f, "unchecked-member");
+        assert_eq!(f.severity, Severity::Warning);
+        assert_eq!(f.members, ["m4", "m5"]);
+        contains(
+            &f.evidence,
+            "m4 (4) at m4 is in the member list but was not asked",
         );
-        // One of the three down: 2 of 5 answer.
+        contains(
+            &f.evidence,
+            "3 of 5 voting members answer, quorum 3 holds; none may be lost",
+        );
+        // One of the three down, no quorum read anywhere: 2 of 5 answer, and the two not
+        // asked could make up the quorum: not "lost", unknown.
         s.members[2] = down("m3", EndpointError::DeadlineExceeded);
+        for m in &mut s.members {
+            m.health = Checked::NotAsked;
+        }
+        let f = run(std::slice::from_ref(&s));
+        assert_eq!(
+            codes(&f),
+            [
+                ("unchecked-member", Severity::Warning),
+                ("unreachable-member", Severity::Warning)
+            ]
+        );
+        contains(
+            &get(&f, "unreachable-member").evidence,
+            "2 of 5 voting members answer, quorum 3 unknown",
+        );
+        // With m4 and m5 asked and down too, it is lost.
+        s.members.push(down("m4", refused()));
+        s.members.push(down("m5", refused()));
         let f = run(&[s]);
         let f = only(&f, "quorum-lost");
         contains(&f.evidence, "2 of 5 voting members answer, quorum 3 lost");
+    }
+
+    #[test]
+    fn one_endpoint_of_three_with_a_quorum_read_holds() {
+        let s = sample(0, vec![up("m1", status(1, 2, 5, 100))]);
+        let f = run(&[s]);
+        let f = only(&f, "unchecked-member");
+        assert_eq!(f.members, ["m2", "m3"]);
+        contains(
+            &f.evidence,
+            "1 of 3 voting members answer, quorum 2 holds (a quorum read passed)",
+        );
+    }
+
+    #[test]
+    fn the_same_member_twice_counts_once() {
+        let mut s = three(0, 5, 1, [100, 100, 100]);
+        s.members.push(up("m1", status(1, 1, 5, 100)));
+        let f = run(&[s]);
+        let f = only(&f, "healthy");
+        assert_eq!(f.title, "all 3 members healthy");
+    }
+
+    #[test]
+    fn an_added_member_never_started_is_named_with_the_fault_tolerance_left() {
+        let mut s = three(0, 5, 1, [100, 100, 100]);
+        for m in &mut s.members {
+            m.member_list = listing(&[1, 2, 3, 4], &[]);
+            if let Checked::Answered(list) = &mut m.member_list {
+                list[3].name.clear();
+                list[3].client_urls.clear();
+            }
+        }
+        let f = run(&[s]);
+        let f = only(&f, "unstarted-member");
+        assert_eq!(f.severity, Severity::Warning);
+        assert_eq!(
+            f.evidence,
+            "voting member 4 (peer p4) has no name and no client URLs: added, never started; \
+             4 voting members, 3 answering: none may be lost"
+        );
+    }
+
+    #[test]
+    fn an_endpoint_outside_the_member_list_is_a_note_not_a_member() {
+        let mut s = three(0, 5, 1, [100, 100, 100]);
+        s.members.push(up("other", status(9, 1, 5, 100)));
+        let f = run(&[s]);
+        assert_eq!(
+            codes(&f),
+            [("healthy", Severity::Ok), ("not-a-member", Severity::Ok)]
+        );
+        assert_eq!(get(&f, "not-a-member").members, ["other"]);
+        assert_eq!(get(&f, "healthy").title, "all 3 members healthy");
+    }
+
+    #[test]
+    fn calls_that_failed_are_findings_not_fine() {
+        let mut s = three(0, 5, 1, [100, 100, 100]);
+        s.alarms = Checked::Failed(EndpointError::DeadlineExceeded);
+        member(&mut s, "m2").hash = Checked::Failed(EndpointError::DeadlineExceeded);
+        member(&mut s, "m1").hash = Checked::Answered((10, 1));
+        member(&mut s, "m3").hash = Checked::Answered((10, 1));
+        for m in &mut s.members {
+            m.member_list = Checked::Failed(EndpointError::DeadlineExceeded);
+        }
+        let f = run(&[s]);
+        assert_eq!(
+            codes(&f),
+            [
+                ("alarms-unchecked", Severity::Warning),
+                ("hash-unchecked", Severity::Warning),
+                ("member-list-unchecked", Severity::Warning),
+            ]
+        );
+        assert_eq!(
+            get(&f, "alarms-unchecked").evidence,
+            "alarm list failed: context deadline exceeded"
+        );
+        assert_eq!(get(&f, "hash-unchecked").members, ["m2"]);
     }
 
     #[test]
@@ -294,7 +570,7 @@ mod tests {
         let f = only(&f, "unreachable-member");
         assert_eq!(
             f.evidence,
-            "m3: connection refused; 2 of 3 voting members answer, quorum 2 holds"
+            "m3: connection refused; 2 of 3 voting members answer, quorum 2 holds; none may be lost"
         );
         contains(&f.hint, "check that etcd runs on that node");
     }
@@ -332,8 +608,8 @@ mod tests {
     #[test]
     fn slow_health_read() {
         let mut s = three(0, 5, 1, [100, 100, 100]);
-        member(&mut s, "m2").health_took = Some(Duration::from_millis(1200));
-        member(&mut s, "m3").health_took = Some(Duration::from_millis(500)); // at threshold
+        member(&mut s, "m2").health = Checked::Answered(Duration::from_millis(1200));
+        member(&mut s, "m3").health = Checked::Answered(Duration::from_millis(500)); // at threshold
         let f = run(&[s]);
         let f = only(&f, "slow-health");
         assert_eq!(f.members, ["m2"]);

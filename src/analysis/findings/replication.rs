@@ -316,8 +316,7 @@ mod tests {
         let mut s = three(at, 5, 1, [index, index, index]);
         s.members.push(up("m4", status(4, 1, 5, learner_index)));
         for m in &mut s.members {
-            m.member_ids = Some(vec![1, 2, 3, 4]);
-            m.learner_ids = vec![4];
+            m.member_list = listing(&[1, 2, 3, 4], &[4]);
         }
         s
     }
