@@ -3,7 +3,7 @@
 //! Pure: samples and findings in, a summary out.
 
 use super::view::{self_declared_leader, version_key};
-use super::{DEFAULT_QUOTA, Finding, Sample, Severity};
+use super::{Code, DEFAULT_QUOTA, Finding, Sample, Severity};
 use crate::etcd::Status;
 
 /// A cluster at a glance.
@@ -30,7 +30,7 @@ pub struct ClusterSummary {
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct WorstFinding {
     pub severity: Severity,
-    pub code: &'static str,
+    pub code: Code,
     pub title: String,
 }
 
@@ -125,7 +125,7 @@ mod tests {
         testkit::down(ep, crate::etcd::EndpointError::DeadlineExceeded)
     }
 
-    fn finding(severity: Severity, code: &'static str) -> Finding {
+    fn finding(severity: Severity, code: Code) -> Finding {
         Finding {
             severity,
             code,
@@ -151,9 +151,9 @@ mod tests {
             ],
         };
         let findings = vec![
-            finding(Severity::Warning, "lagging-member"),
-            finding(Severity::Critical, "member-unreachable"),
-            finding(Severity::Critical, "second-critical"),
+            finding(Severity::Warning, Code::LaggingMember),
+            finding(Severity::Critical, Code::QuorumLost),
+            finding(Severity::Critical, Code::DataInconsistency),
         ];
         let sum = summarize(&[s], &findings);
         assert_eq!(sum.members_up, 3);
@@ -164,10 +164,7 @@ mod tests {
         assert_eq!(sum.quota_bytes, DEFAULT_QUOTA);
         assert_eq!(sum.versions, vec!["3.5.21", "3.5.22"]);
         assert_eq!(sum.severity, Severity::Critical);
-        assert_eq!(
-            sum.worst.as_ref().map(|w| w.code),
-            Some("member-unreachable")
-        );
+        assert_eq!(sum.worst.as_ref().map(|w| w.code), Some(Code::QuorumLost));
     }
 
     #[test]
@@ -180,7 +177,7 @@ mod tests {
                 member("b", 2, 0, 5, 100, "3.4.23"),
             ],
         };
-        let sum = summarize(&[s], &[finding(Severity::Ok, "all-healthy")]);
+        let sum = summarize(&[s], &[finding(Severity::Ok, Code::Healthy)]);
         assert_eq!(sum.leader, None);
         assert_eq!(sum.largest_lag, 0);
         assert_eq!(sum.worst, None);

@@ -6,7 +6,7 @@
 
 use super::compare::Report;
 use super::findings;
-use super::{Finding, Sample, Severity, Thresholds};
+use super::{Code, Finding, Sample, Severity, Thresholds};
 use crate::metrics::Scraped;
 use crate::visibility::{self, CannotSee};
 
@@ -51,9 +51,13 @@ pub fn analyze(e: &Evidence, t: &Thresholds) -> Result<Report, CannotSee> {
         .fold(0.0, f64::max);
     let mut out = findings::metrics::combine(&samples, &read, seconds, t);
     if let Some(f) = metrics_unchecked(scraped) {
-        out.retain(|f| f.code != "healthy");
+        out.retain(|f| f.code != Code::Healthy);
         out.push(f);
-        out.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.code.cmp(b.code)));
+        out.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(a.code.as_str().cmp(b.code.as_str()))
+        });
     }
     Ok(Report::new(&samples, out))
 }
@@ -70,7 +74,7 @@ fn metrics_unchecked(scraped: &[Scraped]) -> Option<Finding> {
     }
     Some(Finding {
         severity: Severity::Warning,
-        code: "metrics-unchecked",
+        code: Code::MetricsUnchecked,
         title: format!(
             "metrics of {} member(s) could not be read: disk and peer latency not checked",
             failed.len()

@@ -125,12 +125,141 @@ pub enum Severity {
     Critical,
 }
 
+/// A finding's stable identifier, for scripts (JSON `code`, kebab-case). Every code is in the
+/// README's findings table with its meaning, severity and facts (a test holds it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Code {
+    AlarmCorrupt,
+    AlarmNospace,
+    AlarmsUnchecked,
+    ApplyLag,
+    DataInconsistency,
+    DbNearQuota,
+    DbSizeSpread,
+    DefragCandidate,
+    FailedProposals,
+    FlappingMember,
+    FrequentLeaderChanges,
+    HashUnchecked,
+    Healthy,
+    LaggingMember,
+    LeaderChanges,
+    LeaderDisagreement,
+    LeaderElection,
+    LearnerNotCatchingUp,
+    MemberListUnchecked,
+    MembershipMismatch,
+    MetricsOnly,
+    MetricsUnchecked,
+    NoLeader,
+    NotAMember,
+    PeerLink,
+    QuorumLost,
+    SlowCommit,
+    SlowFsync,
+    SlowHealth,
+    SlowMember,
+    SlowPeerRtt,
+    UncheckedMember,
+    UnreachableMember,
+    UnstartedMember,
+    VersionSkew,
+}
+
+impl Code {
+    /// Every code, for the README's table test.
+    pub const ALL: &'static [Code] = &[
+        Code::AlarmCorrupt,
+        Code::AlarmNospace,
+        Code::AlarmsUnchecked,
+        Code::ApplyLag,
+        Code::DataInconsistency,
+        Code::DbNearQuota,
+        Code::DbSizeSpread,
+        Code::DefragCandidate,
+        Code::FailedProposals,
+        Code::FlappingMember,
+        Code::FrequentLeaderChanges,
+        Code::HashUnchecked,
+        Code::Healthy,
+        Code::LaggingMember,
+        Code::LeaderChanges,
+        Code::LeaderDisagreement,
+        Code::LeaderElection,
+        Code::LearnerNotCatchingUp,
+        Code::MemberListUnchecked,
+        Code::MembershipMismatch,
+        Code::MetricsOnly,
+        Code::MetricsUnchecked,
+        Code::NoLeader,
+        Code::NotAMember,
+        Code::PeerLink,
+        Code::QuorumLost,
+        Code::SlowCommit,
+        Code::SlowFsync,
+        Code::SlowHealth,
+        Code::SlowMember,
+        Code::SlowPeerRtt,
+        Code::UncheckedMember,
+        Code::UnreachableMember,
+        Code::UnstartedMember,
+        Code::VersionSkew,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::AlarmCorrupt => "alarm-corrupt",
+            Code::AlarmNospace => "alarm-nospace",
+            Code::AlarmsUnchecked => "alarms-unchecked",
+            Code::ApplyLag => "apply-lag",
+            Code::DataInconsistency => "data-inconsistency",
+            Code::DbNearQuota => "db-near-quota",
+            Code::DbSizeSpread => "db-size-spread",
+            Code::DefragCandidate => "defrag-candidate",
+            Code::FailedProposals => "failed-proposals",
+            Code::FlappingMember => "flapping-member",
+            Code::FrequentLeaderChanges => "frequent-leader-changes",
+            Code::HashUnchecked => "hash-unchecked",
+            Code::Healthy => "healthy",
+            Code::LaggingMember => "lagging-member",
+            Code::LeaderChanges => "leader-changes",
+            Code::LeaderDisagreement => "leader-disagreement",
+            Code::LeaderElection => "leader-election",
+            Code::LearnerNotCatchingUp => "learner-not-catching-up",
+            Code::MemberListUnchecked => "member-list-unchecked",
+            Code::MembershipMismatch => "membership-mismatch",
+            Code::MetricsOnly => "metrics-only",
+            Code::MetricsUnchecked => "metrics-unchecked",
+            Code::NoLeader => "no-leader",
+            Code::NotAMember => "not-a-member",
+            Code::PeerLink => "peer-link",
+            Code::QuorumLost => "quorum-lost",
+            Code::SlowCommit => "slow-commit",
+            Code::SlowFsync => "slow-fsync",
+            Code::SlowHealth => "slow-health",
+            Code::SlowMember => "slow-member",
+            Code::SlowPeerRtt => "slow-peer-rtt",
+            Code::UncheckedMember => "unchecked-member",
+            Code::UnreachableMember => "unreachable-member",
+            Code::UnstartedMember => "unstarted-member",
+            Code::VersionSkew => "version-skew",
+        }
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One conclusion, with the numbers that support it and what to do.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Finding {
     pub severity: Severity,
-    /// Short, stable identifier (`lagging-member`, `no-leader`, …) for scripts.
-    pub code: &'static str,
+    /// Stable identifier (`lagging-member`, `no-leader`, …) for scripts.
+    pub code: Code,
     pub title: String,
     pub evidence: String,
     pub hint: String,
@@ -223,3 +352,40 @@ impl Default for Thresholds {
 
 /// etcd's default backend quota when neither the member (3.6) nor its flags say: 2 GiB.
 pub const DEFAULT_QUOTA: i64 = 2 * 1024 * 1024 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::Code;
+
+    /// JSON users key on the codes: each one is in the README's table, with its severity,
+    /// meaning and facts, and the table names no code the analysis cannot emit.
+    #[test]
+    fn every_finding_code_is_in_the_readme_table() {
+        let readme = include_str!("../../README.md");
+        let rows: Vec<&str> = readme
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split_once("` | "))
+            .filter(|(_, rest)| {
+                ["ok", "warning", "critical"]
+                    .iter()
+                    .any(|s| rest.starts_with(s))
+            })
+            .map(|(code, _)| code)
+            .collect();
+        for code in Code::ALL {
+            assert!(
+                rows.contains(&code.as_str()),
+                "{code} is not in README's findings table"
+            );
+            let json = serde_json::to_string(code).unwrap();
+            assert_eq!(json, format!("\"{code}\""), "serde and as_str agree");
+        }
+        for row in &rows {
+            assert!(
+                Code::ALL.iter().any(|c| c.as_str() == *row),
+                "README's findings table lists {row}, which no finding has"
+            );
+        }
+    }
+}

@@ -26,7 +26,7 @@ pub(super) fn version_skew(ctx: &Ctx) -> Option<Finding> {
         .join(", ");
     Some(finding(
         Severity::Warning,
-        "version-skew",
+        Code::VersionSkew,
         "members run different etcd versions",
         evidence,
         format!(
@@ -61,14 +61,14 @@ pub(super) fn alarms(ctx: &Ctx) -> Vec<Finding> {
     for (kind, code, title, hint) in [
         (
             AlarmKind::Nospace,
-            "alarm-nospace",
+            Code::AlarmNospace,
             "NOSPACE alarm: the cluster refuses writes",
             "compact and defragment every member, raise --quota-backend-bytes if needed, then \
              etcdctl alarm disarm",
         ),
         (
             AlarmKind::Corrupt,
-            "alarm-corrupt",
+            Code::AlarmCorrupt,
             "CORRUPT alarm: a member's data diverged",
             "find the diverged member (kubectl etcd hashkv), replace it (member remove, wipe \
              its data dir, member add), then etcdctl alarm disarm; do not defragment it",
@@ -148,7 +148,7 @@ pub(super) fn hash_mismatch(ctx: &Ctx) -> Option<Finding> {
         .collect();
     Some(finding(
         Severity::Critical,
-        "data-inconsistency",
+        Code::DataInconsistency,
         "data inconsistency: members hold different data at the same revision",
         evidence.join("; "),
         "do not defragment or restart yet: snapshot a member with the majority hash, then \

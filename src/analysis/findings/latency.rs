@@ -1,7 +1,7 @@
 //! A member far slower than its peers, from the samples' own round-trip times: it answers every
 //! sample, so status calls it healthy, but it is stalled much of the time.
 
-use crate::analysis::{Fact, Finding, Sample, Severity};
+use crate::analysis::{Code, Fact, Finding, Sample, Severity};
 use std::time::Duration;
 
 /// A member that answers every sample but far slower than its peers: the time it took to
@@ -82,7 +82,7 @@ pub fn slow_member(samples: &[Sample]) -> Option<Finding> {
         .join("; ");
     Some(Finding {
         severity: Severity::Warning,
-        code: "slow-member",
+        code: Code::SlowMember,
         title: format!(
             "{} answers far slower than its peers",
             slow.iter().map(|s| s.0).collect::<Vec<_>>().join(", ")

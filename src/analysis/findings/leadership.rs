@@ -17,7 +17,7 @@ pub(super) fn leader(ctx: &Ctx) -> Vec<Finding> {
         let term = answering(ctx.last).map(|(_, st)| st.raft_term).max();
         out.push(finding(
             Severity::Critical,
-            "no-leader",
+            Code::NoLeader,
             "no leader: the cluster refuses writes and linearizable reads",
             format!(
                 "none of the {} answering members reports a leader (raft term {})",
@@ -48,7 +48,7 @@ pub(super) fn leader(ctx: &Ctx) -> Vec<Finding> {
             .join("; ");
         out.push(finding(
             Severity::Warning,
-            "leader-disagreement",
+            Code::LeaderDisagreement,
             "members disagree on the leader",
             evidence,
             format!(
@@ -80,7 +80,7 @@ pub(super) fn membership(ctx: &Ctx) -> Option<Finding> {
         .join("; ");
     Some(finding(
         Severity::Warning,
-        "membership-mismatch",
+        Code::MembershipMismatch,
         "members disagree on the member list",
         evidence,
         "a member add/remove has not reached every member, or a removed member still runs: \
@@ -131,7 +131,7 @@ pub(super) fn elections(ctx: &Ctx) -> Option<Finding> {
         }
         return Some(finding(
             Severity::Warning,
-            "frequent-leader-changes",
+            Code::FrequentLeaderChanges,
             "frequent leader changes",
             evidence,
             hint,
@@ -147,7 +147,7 @@ pub(super) fn elections(ctx: &Ctx) -> Option<Finding> {
     }
     Some(finding(
         Severity::Warning,
-        "leader-election",
+        Code::LeaderElection,
         "leader election during sampling",
         evidence,
         hint,

@@ -14,7 +14,9 @@ mod storage;
 
 use super::membership::{Membership, QuorumState};
 use super::view::*;
-use super::{Checked, DEFAULT_QUOTA, Fact, Finding, MemberSample, Sample, Severity, Thresholds};
+use super::{
+    Checked, Code, DEFAULT_QUOTA, Fact, Finding, MemberSample, Sample, Severity, Thresholds,
+};
 use crate::duration;
 use crate::etcd::{AlarmKind, EndpointError, Status};
 use crate::humanize;
@@ -62,7 +64,11 @@ pub fn analyze(samples: &[Sample], t: &Thresholds) -> Vec<Finding> {
     if out.iter().all(|f| f.severity == Severity::Ok) {
         out.push(healthy(&ctx));
     }
-    out.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.code.cmp(b.code)));
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.code.as_str().cmp(b.code.as_str()))
+    });
     out
 }
 
@@ -129,7 +135,7 @@ fn secs(d: Duration) -> String {
 
 fn finding(
     severity: Severity,
-    code: &'static str,
+    code: Code,
     title: impl Into<String>,
     evidence: impl Into<String>,
     hint: impl Into<String>,
@@ -164,7 +170,7 @@ fn healthy(ctx: &Ctx) -> Finding {
     let span = ctx.last.at.saturating_sub(ctx.samples[0].at);
     finding(
         Severity::Ok,
-        "healthy",
+        Code::Healthy,
         format!("all {n} members healthy"),
         format!(
             "leader {}{leader_ep}, raft term {term}, raft index {index}; {} sample(s) over {}",
@@ -277,19 +283,22 @@ pub(crate) mod testkit {
     }
 
     pub(crate) fn codes(findings: &[Finding]) -> Vec<(&'static str, Severity)> {
-        findings.iter().map(|f| (f.code, f.severity)).collect()
+        findings
+            .iter()
+            .map(|f| (f.code.as_str(), f.severity))
+            .collect()
     }
 
     pub(crate) fn only<'a>(findings: &'a [Finding], code: &str) -> &'a Finding {
         assert_eq!(findings.len(), 1, "{findings:#?}");
-        assert_eq!(findings[0].code, code, "{findings:#?}");
+        assert_eq!(findings[0].code.as_str(), code, "{findings:#?}");
         &findings[0]
     }
 
     pub(crate) fn get<'a>(findings: &'a [Finding], code: &str) -> &'a Finding {
         findings
             .iter()
-            .find(|f| f.code == code)
+            .find(|f| f.code.as_str() == code)
             .unwrap_or_else(|| panic!("no {code} in {findings:#?}"))
     }
 

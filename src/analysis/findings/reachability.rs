@@ -37,7 +37,7 @@ pub(super) fn reachability(ctx: &Ctx) -> Vec<Finding> {
             };
             finding(
                 Severity::Warning,
-                "unreachable-member",
+                Code::UnreachableMember,
                 format!("{} member(s) not answering, {state}", down.len()),
                 evidence.join("; "),
                 hint,
@@ -53,7 +53,7 @@ pub(super) fn reachability(ctx: &Ctx) -> Vec<Finding> {
             }
             finding(
                 Severity::Critical,
-                "quorum-lost",
+                Code::QuorumLost,
                 "quorum lost: the cluster refuses writes",
                 evidence.join("; "),
                 hint,
@@ -117,7 +117,7 @@ pub(super) fn unchecked_members(ctx: &Ctx) -> Option<Finding> {
     Some(
         finding(
             Severity::Warning,
-            "unchecked-member",
+            Code::UncheckedMember,
             format!(
                 "{} member(s) of the member list not checked",
                 q.unchecked.len()
@@ -172,7 +172,7 @@ pub(super) fn unstarted_members(ctx: &Ctx) -> Option<Finding> {
     Some(
         finding(
             Severity::Warning,
-            "unstarted-member",
+            Code::UnstartedMember,
             format!("{} member(s) added but never started", q.unstarted.len()),
             evidence,
             "start etcd for it (with --initial-cluster-state=existing and the cluster `member add` printed), or remove it (etcdctl member remove ID): until then it counts against quorum",
@@ -190,7 +190,7 @@ pub(super) fn strangers(ctx: &Ctx) -> Option<Finding> {
     }
     Some(finding(
         Severity::Ok,
-        "not-a-member",
+        Code::NotAMember,
         "endpoint(s) outside the member list",
         format!(
             "{} answered with a member ID the member list does not hold; not counted as a member",
@@ -223,7 +223,7 @@ pub(super) fn unchecked_calls(ctx: &Ctx) -> Vec<Finding> {
             .collect();
         out.push(finding(
             Severity::Warning,
-            "member-list-unchecked",
+            Code::MemberListUnchecked,
             "the member list could not be read: membership and quorum are counted over the endpoints asked",
             why.join("; "),
             "members that were not asked are not known; check the members' logs and retry",
@@ -239,7 +239,7 @@ pub(super) fn unchecked_calls(ctx: &Ctx) -> Vec<Finding> {
             };
             out.push(finding(
                 Severity::Warning,
-                "alarms-unchecked",
+                Code::AlarmsUnchecked,
                 "alarms could not be checked",
                 why,
                 "an alarm list goes through raft: it fails when there is no quorum or the member is overloaded; run `kubectl etcd alarms` once the cluster answers",
@@ -263,7 +263,7 @@ pub(super) fn unchecked_calls(ctx: &Ctx) -> Vec<Finding> {
         if !failed.is_empty() {
             out.push(finding(
                 Severity::Warning,
-                "hash-unchecked",
+                Code::HashUnchecked,
                 "data consistency could not be checked on every member",
                 failed
                     .iter()
@@ -331,7 +331,7 @@ pub(super) fn flapping(ctx: &Ctx) -> Option<Finding> {
     };
     Some(finding(
         Severity::Warning,
-        "flapping-member",
+        Code::FlappingMember,
         "member(s) intermittently unreachable",
         evidence.join("; "),
         hint,
@@ -363,7 +363,7 @@ pub(super) fn slow_health(ctx: &Ctx) -> Option<Finding> {
     Some(
         finding(
             Severity::Warning,
-            "slow-health",
+            Code::SlowHealth,
             format!("slow health reads (threshold {})", secs(ctx.t.slow_health)),
             evidence,
             ctx.hint_or_network(

@@ -110,7 +110,7 @@ pub(super) fn lagging(ctx: &Ctx) -> Option<Finding> {
     Some(
         finding(
             Severity::Warning,
-            "lagging-member",
+            Code::LaggingMember,
             format!(
                 "{} member(s) behind the leader (threshold {} entries)",
                 lagging.len(),
@@ -151,7 +151,7 @@ pub(super) fn apply_lag(ctx: &Ctx) -> Option<Finding> {
     Some(
         finding(
             Severity::Warning,
-            "apply-lag",
+            Code::ApplyLag,
             format!(
                 "member(s) slow to apply (threshold {} entries)",
                 ctx.t.apply_lag_entries
@@ -206,7 +206,7 @@ pub(super) fn learners(ctx: &Ctx) -> Option<Finding> {
     };
     Some(finding(
         Severity::Warning,
-        "learner-not-catching-up",
+        Code::LearnerNotCatchingUp,
         "learner(s) not catching up",
         evidence,
         hint,
