@@ -226,7 +226,9 @@ mod tests {
             .split("Exit status: ")
             .nth(1)
             .expect("--help has an exit status table");
-        let (common, doctor) = table.split_once("; doctor: ").expect("doctor's codes");
+        let (common, doctor) = table
+            .split_once("; doctor and compare: ")
+            .expect("doctor's and compare's codes");
         let parse = |s: &str| {
             s.trim_end_matches('.')
                 .split(", ")

@@ -114,26 +114,6 @@ pub fn judge<'a>(
     (!out.is_empty()).then_some(CannotSee { members: out })
 }
 
-/// [`judge`] over samples: a member that answered in any sample is evidence; otherwise its
-/// error in the last sample is its cause.
-pub fn from_samples(samples: &[crate::analysis::Sample]) -> Option<CannotSee> {
-    let last = samples.last()?;
-    let errors: Vec<(String, Option<String>)> = last
-        .members
-        .iter()
-        .map(|m| {
-            let answered = samples.iter().any(|s| {
-                s.members
-                    .iter()
-                    .any(|o| o.endpoint == m.endpoint && o.status.is_ok())
-            });
-            let error = m.status.as_ref().err().map(|e| e.to_string());
-            (m.endpoint.clone(), if answered { None } else { error })
-        })
-        .collect();
-    judge(errors.iter().map(|(ep, e)| (ep.as_str(), e.as_deref())))
-}
-
 impl std::error::Error for CannotSee {}
 
 impl fmt::Display for CannotSee {

@@ -143,9 +143,10 @@ fn killed_members_warn_while_quorum_holds_then_turn_critical() {
         "{out}"
     );
 
-    // compare keeps every member's row, marks the dead ones, and exits 1.
+    // compare keeps every member's row, marks the dead ones, and exits as doctor does: 2 on
+    // the critical finding (quorum lost).
     let (out, _, code, _) = run(plugin(&lab).args(["compare", "--no-color"]));
-    assert_eq!(code, 1);
+    assert_eq!(code, 2, "{out}");
     let first_cells: Vec<&str> = out
         .lines()
         .filter_map(|l| l.split('|').nth(1).map(str::trim))

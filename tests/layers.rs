@@ -45,10 +45,11 @@ const RANKS: &[(&str, u8)] = &[
     ("defrag", 6),
     ("metrics", 6),
     ("snapshot", 6),
+    // Pure: whether failures hold evidence from the cluster; the judge (analysis) asks it.
+    ("visibility", 6),
     // Pure judgement, then printers.
     ("analysis", 7),
     ("output", 8),
-    ("visibility", 8),
     // The run: resolve, wrap errors, commands, flags, and kubectl's completion entry.
     ("context", 9),
     ("error", 10),

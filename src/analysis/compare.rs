@@ -192,18 +192,22 @@ pub fn rows(samples: &[Sample]) -> Vec<CompareRow> {
     };
     let hashed = samples
         .iter()
-        .find(|s| s.members.iter().any(|m| m.hash.is_some()));
-    let hash_of = |i: usize| hashed.and_then(|h| h.members.get(i)).and_then(|m| m.hash);
+        .find(|s| s.members.iter().any(|m| m.hash.answered().is_some()));
+    let hash_of = |i: usize| {
+        hashed
+            .and_then(|h| h.members.get(i))
+            .and_then(|m| m.hash.answered().copied())
+    };
     let view = View {
         top: leader_index(last).unwrap_or(0),
         leader: leader_of(last),
         term: answering(last).map(|(_, s)| s.raft_term).max(),
         version: most_common(answering(last).map(|(_, s)| s.version.clone())),
-        members: most_common(last.members.iter().filter_map(|m| m.member_ids.clone())),
+        members: most_common(last.members.iter().filter_map(MemberSample::member_ids)),
         hash: most_common((0..last.members.len()).filter_map(hash_of).map(|(_, h)| h)),
     };
     // Alarms are cluster-wide (asked once per sample); each row shows those its member raised.
-    let raised: Vec<&crate::etcd::Alarm> = last.members.iter().flat_map(|m| &m.alarms).collect();
+    let raised: Vec<&crate::etcd::Alarm> = last.alarms.answered().into_iter().flatten().collect();
     last.members
         .iter()
         .enumerate()
@@ -250,9 +254,8 @@ fn row(
     let lag = view.top.saturating_sub(s.raft_index);
     let apply_lag = s.raft_index.saturating_sub(s.raft_applied_index);
     let members_agree = m
-        .member_ids
-        .as_ref()
-        .map(|ids| Some(ids) == view.members.as_ref());
+        .member_ids()
+        .map(|ids| Some(&ids) == view.members.as_ref());
     let marks = Marks {
         unreachable: false,
         leader: Some(s.leader) != view.leader || s.leader == 0,

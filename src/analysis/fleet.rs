@@ -3,7 +3,7 @@
 //! Pure: samples and findings in, a summary out.
 
 use super::view::{self_declared_leader, version_key};
-use super::{DEFAULT_QUOTA, Finding, Sample, Severity};
+use super::{Code, DEFAULT_QUOTA, Finding, Sample, Severity};
 use crate::etcd::Status;
 
 /// A cluster at a glance.
@@ -30,7 +30,7 @@ pub struct ClusterSummary {
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct WorstFinding {
     pub severity: Severity,
-    pub code: &'static str,
+    pub code: Code,
     pub title: String,
 }
 
@@ -116,8 +116,8 @@ mod tests {
         st.db_size = size;
         st.version = version.into();
         let mut m = testkit::up(ep, st);
-        m.member_ids = None;
-        m.health_took = None;
+        m.member_list = crate::analysis::Checked::NotAsked;
+        m.health = crate::analysis::Checked::NotAsked;
         m
     }
 
@@ -125,7 +125,7 @@ mod tests {
         testkit::down(ep, crate::etcd::EndpointError::DeadlineExceeded)
     }
 
-    fn finding(severity: Severity, code: &'static str) -> Finding {
+    fn finding(severity: Severity, code: Code) -> Finding {
         Finding {
             severity,
             code,
@@ -141,6 +141,7 @@ mod tests {
     fn the_incident_in_one_line() {
         // The seed's MTU incident: indices 483365 / 483368 / 483346, one member silent.
         let s = Sample {
+            alarms: Default::default(),
             at: Default::default(),
             members: vec![
                 member("https://10.0.0.1:2379", 1, 2, 483365, 20_000_000, "3.5.21"),
@@ -150,9 +151,9 @@ mod tests {
             ],
         };
         let findings = vec![
-            finding(Severity::Warning, "lagging-member"),
-            finding(Severity::Critical, "member-unreachable"),
-            finding(Severity::Critical, "second-critical"),
+            finding(Severity::Warning, Code::LaggingMember),
+            finding(Severity::Critical, Code::QuorumLost),
+            finding(Severity::Critical, Code::DataInconsistency),
         ];
         let sum = summarize(&[s], &findings);
         assert_eq!(sum.members_up, 3);
@@ -163,22 +164,20 @@ mod tests {
         assert_eq!(sum.quota_bytes, DEFAULT_QUOTA);
         assert_eq!(sum.versions, vec!["3.5.21", "3.5.22"]);
         assert_eq!(sum.severity, Severity::Critical);
-        assert_eq!(
-            sum.worst.as_ref().map(|w| w.code),
-            Some("member-unreachable")
-        );
+        assert_eq!(sum.worst.as_ref().map(|w| w.code), Some(Code::QuorumLost));
     }
 
     #[test]
     fn no_leader_no_lag_and_ok_has_no_worst() {
         let s = Sample {
+            alarms: Default::default(),
             at: Default::default(),
             members: vec![
                 member("a", 1, 0, 10, 100, "3.4.23"),
                 member("b", 2, 0, 5, 100, "3.4.23"),
             ],
         };
-        let sum = summarize(&[s], &[finding(Severity::Ok, "all-healthy")]);
+        let sum = summarize(&[s], &[finding(Severity::Ok, Code::Healthy)]);
         assert_eq!(sum.leader, None);
         assert_eq!(sum.largest_lag, 0);
         assert_eq!(sum.worst, None);
@@ -194,6 +193,7 @@ mod tests {
         let mut b = member("b", 2, 1, 10, 900, "3.5.9");
         b.quota_from_flags = Some(4_000);
         let s = Sample {
+            alarms: Default::default(),
             at: Default::default(),
             members: vec![a, b, member("c", 3, 1, 10, 10, "3.5.10")],
         };
@@ -205,6 +205,7 @@ mod tests {
     #[test]
     fn nothing_answered() {
         let s = Sample {
+            alarms: Default::default(),
             at: Default::default(),
             members: vec![down("a"), down("b")],
         };

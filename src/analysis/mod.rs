@@ -6,10 +6,47 @@
 pub mod compare;
 pub mod findings;
 pub mod fleet;
+pub mod judge;
+pub mod membership;
 pub mod view;
 
-use crate::etcd::{Alarm, EndpointError, Status};
+use crate::etcd::{Alarm, EndpointError, MemberInfo, Status};
 use std::time::Duration;
+
+/// The outcome of one call: its answer, why it gave none, or that it was not asked. "Could not
+/// check" stays distinct from "checked, nothing wrong" all the way to the findings.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Checked<T> {
+    Answered(T),
+    Failed(EndpointError),
+    #[default]
+    NotAsked,
+}
+
+impl<T> Checked<T> {
+    pub fn answered(&self) -> Option<&T> {
+        match self {
+            Checked::Answered(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn failed(&self) -> Option<&EndpointError> {
+        match self {
+            Checked::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl<T> From<Result<T, EndpointError>> for Checked<T> {
+    fn from(r: Result<T, EndpointError>) -> Checked<T> {
+        match r {
+            Ok(v) => Checked::Answered(v),
+            Err(e) => Checked::Failed(e),
+        }
+    }
+}
 
 /// One member at one moment.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,17 +55,13 @@ pub struct MemberSample {
     pub endpoint: String,
     /// The member's answer, or why it gave none.
     pub status: Result<Status, EndpointError>,
-    /// Member IDs in this member's own member list, sorted; None when it was not asked or
-    /// did not answer.
-    pub member_ids: Option<Vec<u64>>,
-    /// Learner member IDs in this member's member list.
-    pub learner_ids: Vec<u64>,
-    /// Active alarms as this member reports them (cluster-wide in etcd).
-    pub alarms: Vec<Alarm>,
-    /// HashKV at the common revision: (revision, hash). None when not asked or no answer.
-    pub hash: Option<(i64, u32)>,
-    /// How long the timed health read took, when it succeeded.
-    pub health_took: Option<Duration>,
+    /// This member's member list: the truth about membership (who votes, who is a learner,
+    /// who was added and never started).
+    pub member_list: Checked<Vec<MemberInfo>>,
+    /// HashKV at the common revision: (revision, hash).
+    pub hash: Checked<(i64, u32)>,
+    /// The quorum read (etcdctl's health check): how long it took when it passed.
+    pub health: Checked<Duration>,
     /// How long the member took to answer this sample's calls (status, member list, health
     /// read), when it answered: the round trips a stalled member stretches.
     pub took: Option<Duration>,
@@ -42,14 +75,34 @@ impl MemberSample {
         MemberSample {
             endpoint,
             status: Err(error),
-            member_ids: None,
-            learner_ids: Vec::new(),
-            alarms: Vec::new(),
-            hash: None,
-            health_took: None,
+            member_list: Checked::NotAsked,
+            hash: Checked::NotAsked,
+            health: Checked::NotAsked,
             took: None,
             quota_from_flags: None,
         }
+    }
+
+    /// Member IDs in this member's own member list, sorted, when it gave one.
+    pub fn member_ids(&self) -> Option<Vec<u64>> {
+        let mut ids: Vec<u64> = self.member_list.answered()?.iter().map(|m| m.id).collect();
+        ids.sort_unstable();
+        Some(ids)
+    }
+
+    /// Learner IDs in this member's member list.
+    pub fn learner_ids(&self) -> impl Iterator<Item = u64> + '_ {
+        self.member_list
+            .answered()
+            .into_iter()
+            .flatten()
+            .filter(|m| m.is_learner)
+            .map(|m| m.id)
+    }
+
+    /// How long the quorum read took, when it passed.
+    pub fn health_took(&self) -> Option<Duration> {
+        self.health.answered().copied()
     }
 }
 
@@ -59,6 +112,9 @@ pub struct Sample {
     /// Time since the first sample.
     pub at: Duration,
     pub members: Vec<MemberSample>,
+    /// Active alarms, cluster-wide in etcd: asked of one answering member per sample (etcd
+    /// serves even an alarm list through raft).
+    pub alarms: Checked<Vec<Alarm>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -69,12 +125,141 @@ pub enum Severity {
     Critical,
 }
 
+/// A finding's stable identifier, for scripts (JSON `code`, kebab-case). Every code is in the
+/// README's findings table with its meaning, severity and facts (a test holds it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Code {
+    AlarmCorrupt,
+    AlarmNospace,
+    AlarmsUnchecked,
+    ApplyLag,
+    DataInconsistency,
+    DbNearQuota,
+    DbSizeSpread,
+    DefragCandidate,
+    FailedProposals,
+    FlappingMember,
+    FrequentLeaderChanges,
+    HashUnchecked,
+    Healthy,
+    LaggingMember,
+    LeaderChanges,
+    LeaderDisagreement,
+    LeaderElection,
+    LearnerNotCatchingUp,
+    MemberListUnchecked,
+    MembershipMismatch,
+    MetricsOnly,
+    MetricsUnchecked,
+    NoLeader,
+    NotAMember,
+    PeerLink,
+    QuorumLost,
+    SlowCommit,
+    SlowFsync,
+    SlowHealth,
+    SlowMember,
+    SlowPeerRtt,
+    UncheckedMember,
+    UnreachableMember,
+    UnstartedMember,
+    VersionSkew,
+}
+
+impl Code {
+    /// Every code, for the README's table test.
+    pub const ALL: &'static [Code] = &[
+        Code::AlarmCorrupt,
+        Code::AlarmNospace,
+        Code::AlarmsUnchecked,
+        Code::ApplyLag,
+        Code::DataInconsistency,
+        Code::DbNearQuota,
+        Code::DbSizeSpread,
+        Code::DefragCandidate,
+        Code::FailedProposals,
+        Code::FlappingMember,
+        Code::FrequentLeaderChanges,
+        Code::HashUnchecked,
+        Code::Healthy,
+        Code::LaggingMember,
+        Code::LeaderChanges,
+        Code::LeaderDisagreement,
+        Code::LeaderElection,
+        Code::LearnerNotCatchingUp,
+        Code::MemberListUnchecked,
+        Code::MembershipMismatch,
+        Code::MetricsOnly,
+        Code::MetricsUnchecked,
+        Code::NoLeader,
+        Code::NotAMember,
+        Code::PeerLink,
+        Code::QuorumLost,
+        Code::SlowCommit,
+        Code::SlowFsync,
+        Code::SlowHealth,
+        Code::SlowMember,
+        Code::SlowPeerRtt,
+        Code::UncheckedMember,
+        Code::UnreachableMember,
+        Code::UnstartedMember,
+        Code::VersionSkew,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::AlarmCorrupt => "alarm-corrupt",
+            Code::AlarmNospace => "alarm-nospace",
+            Code::AlarmsUnchecked => "alarms-unchecked",
+            Code::ApplyLag => "apply-lag",
+            Code::DataInconsistency => "data-inconsistency",
+            Code::DbNearQuota => "db-near-quota",
+            Code::DbSizeSpread => "db-size-spread",
+            Code::DefragCandidate => "defrag-candidate",
+            Code::FailedProposals => "failed-proposals",
+            Code::FlappingMember => "flapping-member",
+            Code::FrequentLeaderChanges => "frequent-leader-changes",
+            Code::HashUnchecked => "hash-unchecked",
+            Code::Healthy => "healthy",
+            Code::LaggingMember => "lagging-member",
+            Code::LeaderChanges => "leader-changes",
+            Code::LeaderDisagreement => "leader-disagreement",
+            Code::LeaderElection => "leader-election",
+            Code::LearnerNotCatchingUp => "learner-not-catching-up",
+            Code::MemberListUnchecked => "member-list-unchecked",
+            Code::MembershipMismatch => "membership-mismatch",
+            Code::MetricsOnly => "metrics-only",
+            Code::MetricsUnchecked => "metrics-unchecked",
+            Code::NoLeader => "no-leader",
+            Code::NotAMember => "not-a-member",
+            Code::PeerLink => "peer-link",
+            Code::QuorumLost => "quorum-lost",
+            Code::SlowCommit => "slow-commit",
+            Code::SlowFsync => "slow-fsync",
+            Code::SlowHealth => "slow-health",
+            Code::SlowMember => "slow-member",
+            Code::SlowPeerRtt => "slow-peer-rtt",
+            Code::UncheckedMember => "unchecked-member",
+            Code::UnreachableMember => "unreachable-member",
+            Code::UnstartedMember => "unstarted-member",
+            Code::VersionSkew => "version-skew",
+        }
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One conclusion, with the numbers that support it and what to do.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Finding {
     pub severity: Severity,
-    /// Short, stable identifier (`lagging-member`, `no-leader`, …) for scripts.
-    pub code: &'static str,
+    /// Stable identifier (`lagging-member`, `no-leader`, …) for scripts.
+    pub code: Code,
     pub title: String,
     pub evidence: String,
     pub hint: String,
@@ -167,3 +352,40 @@ impl Default for Thresholds {
 
 /// etcd's default backend quota when neither the member (3.6) nor its flags say: 2 GiB.
 pub const DEFAULT_QUOTA: i64 = 2 * 1024 * 1024 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::Code;
+
+    /// JSON users key on the codes: each one is in the README's table, with its severity,
+    /// meaning and facts, and the table names no code the analysis cannot emit.
+    #[test]
+    fn every_finding_code_is_in_the_readme_table() {
+        let readme = include_str!("../../README.md");
+        let rows: Vec<&str> = readme
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split_once("` | "))
+            .filter(|(_, rest)| {
+                ["ok", "warning", "critical"]
+                    .iter()
+                    .any(|s| rest.starts_with(s))
+            })
+            .map(|(code, _)| code)
+            .collect();
+        for code in Code::ALL {
+            assert!(
+                rows.contains(&code.as_str()),
+                "{code} is not in README's findings table"
+            );
+            let json = serde_json::to_string(code).unwrap();
+            assert_eq!(json, format!("\"{code}\""), "serde and as_str agree");
+        }
+        for row in &rows {
+            assert!(
+                Code::ALL.iter().any(|c| c.as_str() == *row),
+                "README's findings table lists {row}, which no finding has"
+            );
+        }
+    }
+}

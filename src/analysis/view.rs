@@ -22,15 +22,6 @@ pub(crate) fn member_status<'a>(
         .map(|m| &m.status)
 }
 
-/// Learner IDs as any member lists them, plus members that say they are learners.
-pub(crate) fn learner_ids(s: &Sample) -> BTreeSet<u64> {
-    let listed = s.members.iter().flat_map(|m| m.learner_ids.iter().copied());
-    let declared = answering(s)
-        .filter(|(_, st)| st.is_learner)
-        .map(|(_, st)| st.header.member_id);
-    listed.chain(declared).collect()
-}
-
 /// A member counts as a learner when it says so or any member list says so. A member that did
 /// not answer counts as a voter: we cannot tell, and a voter is the safer assumption for quorum.
 pub(crate) fn is_learner(m: &MemberSample, learners: &BTreeSet<u64>) -> bool {

@@ -34,7 +34,7 @@ problem, 4 unsupported output format, 5 no etcd members found, 6 API server unre
 7 unauthorized, 8 forbidden, 9 this machine cannot see the etcd cluster (doctor and compare: \
 no member answered and every cause is on this side such as TLS or refused connections or \
 credentials or RBAC; no verdict on the cluster), 128 bad arguments or unusable certificate files, \
-130 interrupted (Ctrl-C; snapshot save leaves no file); doctor: 1 warning, 2 critical.";
+130 interrupted (Ctrl-C; snapshot save leaves no file); doctor and compare: 1 warning, 2 critical.";
 
 /// The root help: clap's default layout, then the commands that copy or change the cluster in
 /// a section of their own (clap cannot group subcommands under headings).

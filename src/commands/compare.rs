@@ -5,7 +5,7 @@
 use super::{Context, Outcome, sampling};
 use crate::analysis::Thresholds;
 use crate::analysis::compare::Report;
-use crate::analysis::findings::analyze;
+use crate::analysis::judge::{Evidence, analyze};
 use crate::context::Sampling;
 use crate::error::Error;
 use crate::output::compare::{Layout, print_findings, print_json, print_tables};
@@ -44,15 +44,18 @@ pub async fn run(
         }
     };
     // With --watch, every sample is printed as it comes; else the end result once.
+    let mut severity = crate::analysis::Severity::Ok;
     let sampling = sampling::run(ctx, s, 1, true, |samples, number| {
         if !s.watch {
             return Ok(());
         }
         // No verdict without evidence from the cluster, in a watch too.
-        if let Some(cannot) = crate::visibility::from_samples(samples) {
-            return Err(Error::CannotSee(cannot));
-        }
-        let report = Report::new(samples, analyze(samples, t));
+        let evidence = Evidence {
+            samples,
+            metrics: None,
+        };
+        let report = analyze(&evidence, t).map_err(Error::CannotSee)?;
+        severity = report.severity;
         if format == Format::Table {
             if tty {
                 write!(io.out, "\x1b[H\x1b[2J")?;
@@ -63,38 +66,31 @@ pub async fn run(
         Ok(io.out.flush()?)
     });
     let (samples, scraped) = tokio::join!(sampling, metrics);
-    let mut samples = samples?;
+    let samples = samples?;
     if samples.is_empty() {
         // Ctrl-C before the first sample: nothing was shown.
         return Err(Error::Cancelled);
     }
+    if s.watch {
+        // Each sample's report was printed as it came; the last one's verdict stands.
+        return Ok(Outcome::Verdict(severity));
+    }
     // No verdict without evidence from the cluster.
-    if let Some(cannot) = crate::visibility::from_samples(&samples) {
-        return Err(Error::CannotSee(cannot));
-    }
-    if !s.watch {
-        match &scraped {
-            Some(scraped) => {
-                let findings = super::metrics::findings(&mut samples, scraped, t);
-                let report = Report::new(&samples, findings);
-                if format == Format::Json {
-                    let with = crate::output::metrics::WithMetrics {
-                        report: &report,
-                        metrics: crate::output::metrics::json_value(scraped),
-                    };
-                    print_json(&mut io.out, &with)?;
-                } else {
-                    print(io, &report)?;
-                }
-            }
-            None => print(io, &Report::new(&samples, analyze(&samples, t)))?,
+    let evidence = Evidence {
+        samples: &samples,
+        metrics: scraped.as_deref(),
+    };
+    let report = analyze(&evidence, t).map_err(Error::CannotSee)?;
+    match &scraped {
+        Some(scraped) if format == Format::Json => {
+            let with = crate::output::metrics::WithMetrics {
+                report: &report,
+                metrics: crate::output::metrics::json_value(scraped),
+            };
+            print_json(&mut io.out, &with)?;
         }
+        _ => print(io, &report)?,
     }
-    if samples
-        .last()
-        .is_some_and(|last| last.members.iter().any(|m| m.status.is_err()))
-    {
-        return Ok(Outcome::MembersFailed);
-    }
-    Ok(Outcome::Done)
+    // As doctor: 2 on a critical finding, 1 on a warning.
+    Ok(Outcome::Verdict(report.severity))
 }

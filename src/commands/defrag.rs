@@ -19,7 +19,8 @@ pub struct Args {
 
 pub async fn run(ctx: &Context, io: &mut Streams<'_>, args: &Args) -> Result<Outcome, Error> {
     let rule = args.rule;
-    let plan = Plan::new(run::survey(&ctx.cluster).await, rule);
+    let (members, listed) = run::survey(&ctx.cluster).await;
+    let plan = Plan::new(members, rule).with_member_list(listed);
     let wording = match rule {
         Rule::All => "every voting member".to_string(),
         Rule::IfFragmented { share, min_size } => format!(

@@ -4,6 +4,7 @@
 use super::{Context, Outcome, sampling};
 use crate::analysis::Thresholds;
 use crate::analysis::compare::Report;
+use crate::analysis::judge::{Evidence, analyze};
 use crate::context::Sampling;
 use crate::error::Error;
 use crate::output::compare::{Layout, print_findings, print_json};
@@ -35,16 +36,14 @@ pub async fn run(
         sampling::run(ctx, s, 3, true, |_, _| Ok(())),
         crate::metrics::sample(&ctx.cluster, window)
     );
-    let mut samples = samples?;
+    let samples = samples?;
     // No verdict without evidence from the cluster; a member's metrics are evidence too (the
     // certificate-free route: no member answers etcd calls, their metrics listeners do).
-    if let Some(cannot) = crate::visibility::from_samples(&samples)
-        && !scraped.iter().any(|m| m.result.is_ok())
-    {
-        return Err(Error::CannotSee(cannot));
-    }
-    let findings = super::metrics::findings(&mut samples, &scraped, t);
-    let report = Report::new(&samples, findings);
+    let evidence = Evidence {
+        samples: &samples,
+        metrics: Some(&scraped),
+    };
+    let report = analyze(&evidence, t).map_err(Error::CannotSee)?;
     let credentials = ctx.credentials.as_deref().unwrap_or("none");
     if ctx.format == Some(Format::Json) {
         let doctor = DoctorReport {

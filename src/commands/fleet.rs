@@ -4,8 +4,8 @@
 
 use super::sampling;
 use super::{FleetCommand, Outcome};
-use crate::analysis::findings::analyze;
 use crate::analysis::fleet::summarize;
+use crate::analysis::judge::{Evidence, analyze};
 use crate::analysis::{Severity, Thresholds};
 use crate::apiserver;
 use crate::context::{self, Options, Sampling};
@@ -166,9 +166,23 @@ async fn one_cluster(
         ),
         Check::Doctor { sampling, .. } => (*sampling, true),
     };
-    let samples = sampling::run(&ctx, &s, 3, hash, |_, _| Ok(())).await?;
-    let findings = analyze(&samples, thresholds);
-    Ok(summarize(&samples, &findings))
+    // doctor's evidence for doctor: its metrics over the same window.
+    let window = s.interval * s.samples.unwrap_or(3).max(1).saturating_sub(1).max(1);
+    let metrics = async {
+        match check {
+            Check::Doctor { .. } => Some(crate::metrics::sample(&ctx.cluster, window).await),
+            Check::Once => None,
+        }
+    };
+    let (samples, scraped) = tokio::join!(sampling::run(&ctx, &s, 3, hash, |_, _| Ok(())), metrics);
+    let samples = samples?;
+    let evidence = Evidence {
+        samples: &samples,
+        metrics: scraped.as_deref(),
+    };
+    // The same judge as doctor's: a cluster this machine cannot see gets no verdict.
+    let report = analyze(&evidence, thresholds).map_err(Error::CannotSee)?;
+    Ok(summarize(&samples, &report.findings))
 }
 
 /// The exit outcome: the worst cluster's. A cluster that could not be checked counts as a

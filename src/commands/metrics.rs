@@ -76,33 +76,6 @@ fn find<'a>(targets: &'a [Target], name: &str) -> Result<&'a Target, Error> {
         })
 }
 
-/// doctor's findings: the samples' and the metrics'. Where a member's metrics give its quota,
-/// that quota replaces the one from its pod flags.
-pub fn findings(
-    samples: &mut [crate::analysis::Sample],
-    scraped: &[Scraped],
-    t: &crate::analysis::Thresholds,
-) -> Vec<crate::analysis::Finding> {
-    let read: Vec<(&str, &crate::metrics::member::MemberMetrics)> = scraped
-        .iter()
-        .filter_map(|r| Some((r.endpoint.as_str(), &r.result.as_ref().ok()?.metrics)))
-        .collect();
-    for m in samples.iter_mut().flat_map(|s| s.members.iter_mut()) {
-        if let Some(q) = read
-            .iter()
-            .find(|(ep, _)| *ep == m.endpoint)
-            .and_then(|(_, x)| x.quota)
-        {
-            m.quota_from_flags = Some(q as i64);
-        }
-    }
-    let seconds = scraped
-        .iter()
-        .filter_map(|r| r.result.as_ref().ok().map(|w| w.seconds))
-        .fold(0.0, f64::max);
-    crate::analysis::findings::metrics::combine(samples, &read, seconds, t)
-}
-
 /// One line for doctor's header: where the metrics came from, or why not.
 pub fn summary(scraped: &[Scraped]) -> String {
     let parts: Vec<String> = scraped

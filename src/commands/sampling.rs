@@ -3,10 +3,10 @@
 //! `doctor` share.
 
 use super::Context;
-use crate::analysis::{MemberSample, Sample};
+use crate::analysis::{Checked, MemberSample, Sample};
 use crate::context::Sampling;
 use crate::error::Error;
-use crate::etcd::{AlarmCheck, Conn, EndpointError};
+use crate::etcd::{AlarmCheck, Conn, EndpointError, HealthError, Target};
 use futures_util::future::join_all;
 use std::time::{Duration, Instant};
 
@@ -57,16 +57,24 @@ pub async fn run(
 
 struct Sampler<'a> {
     ctx: &'a Context,
+    /// Each endpoint once: the same endpoint typed twice is one member, asked once.
+    targets: Vec<&'a Target>,
     conns: Vec<Option<Conn>>,
     started: Instant,
 }
 
 impl<'a> Sampler<'a> {
     fn new(ctx: &'a Context) -> Sampler<'a> {
-        let n = ctx.cluster.targets.len();
+        let mut targets: Vec<&Target> = Vec::new();
+        for t in &ctx.cluster.targets {
+            if !targets.iter().any(|u| u.endpoint == t.endpoint) {
+                targets.push(t);
+            }
+        }
         Sampler {
             ctx,
-            conns: (0..n).map(|_| None).collect(),
+            conns: targets.iter().map(|_| None).collect(),
+            targets,
             started: Instant::now(),
         }
     }
@@ -77,7 +85,7 @@ impl<'a> Sampler<'a> {
         let ctx = self.ctx;
         let at = self.started.elapsed();
         let bound = ctx.cluster.dial_timeout + ctx.cluster.command_timeout;
-        let slots = self.conns.iter_mut().zip(&ctx.cluster.targets);
+        let slots = self.conns.iter_mut().zip(&self.targets);
         let members = join_all(slots.map(|(slot, target)| async move {
             let endpoint = target.endpoint.display.clone();
             let deadline = tokio::time::Instant::now() + bound;
@@ -95,12 +103,16 @@ impl<'a> Sampler<'a> {
             }
         }))
         .await;
-        let mut sample = Sample { at, members };
+        let mut sample = Sample {
+            at,
+            members,
+            alarms: Checked::NotAsked,
+        };
         self.alarms(&mut sample).await;
         if hash {
             self.hash(&mut sample).await;
         }
-        for (m, t) in sample.members.iter_mut().zip(&ctx.cluster.targets) {
+        for (m, t) in sample.members.iter_mut().zip(&self.targets) {
             m.quota_from_flags = t.quota_backend_bytes;
         }
         sample
@@ -111,13 +123,13 @@ impl<'a> Sampler<'a> {
     async fn alarms(&mut self, sample: &mut Sample) {
         let bound = self.ctx.cluster.command_timeout;
         let first = sample.members.iter().position(|m| m.status.is_ok());
-        let Some((i, conn)) = first.and_then(|i| Some((i, self.conns.get_mut(i)?.as_mut()?)))
-        else {
+        let Some(conn) = first.and_then(|i| self.conns.get_mut(i)?.as_mut()) else {
             return;
         };
-        if let Ok(Ok(a)) = tokio::time::timeout(bound, conn.alarms()).await {
-            sample.members[i].alarms = a.alarms;
-        }
+        sample.alarms = match tokio::time::timeout(bound, conn.alarms()).await {
+            Ok(r) => r.map(|a| a.alarms).into(),
+            Err(_) => Checked::Failed(EndpointError::DeadlineExceeded),
+        };
     }
 
     /// HashKV on every member at one common revision: the only way to see diverged data.
@@ -133,10 +145,12 @@ impl<'a> Sampler<'a> {
         };
         let bound = self.ctx.cluster.command_timeout;
         let hashes = join_all(self.conns.iter_mut().map(|slot| async move {
-            let conn = slot.as_mut()?;
+            let Some(conn) = slot.as_mut() else {
+                return Checked::NotAsked;
+            };
             match tokio::time::timeout(bound, conn.hashkv(rev, false)).await {
-                Ok(Ok((h, _))) => Some((rev, h.hash)),
-                _ => None,
+                Ok(r) => r.map(|(h, _)| (rev, h.hash)).into(),
+                Err(_) => Checked::Failed(EndpointError::DeadlineExceeded),
             }
         }))
         .await;
@@ -158,40 +172,25 @@ async fn one_member(
 ) -> Result<MemberSample, EndpointError> {
     let start = Instant::now();
     let status = conn.status().await?;
-    let list = tokio::time::timeout_at(deadline, conn.member_list())
-        .await
-        .ok()
-        .and_then(Result::ok);
-    let health = tokio::time::timeout_at(deadline, conn.health(AlarmCheck::Never))
-        .await
-        .map(|(h, _)| h)
-        .unwrap_or_default();
-    let mut member_ids: Option<Vec<u64>> = list
-        .as_ref()
-        .map(|l| l.members.iter().map(|m| m.id).collect());
-    if let Some(ids) = member_ids.as_mut() {
-        ids.sort_unstable();
-    }
+    let list = match tokio::time::timeout_at(deadline, conn.member_list()).await {
+        Ok(r) => r.map(|l| l.members).into(),
+        Err(_) => Checked::Failed(EndpointError::DeadlineExceeded),
+    };
+    let health = match tokio::time::timeout_at(deadline, conn.health(AlarmCheck::Never)).await {
+        Ok((h, _)) => match (h.error, h.took) {
+            (None, Some(took)) => Checked::Answered(took),
+            (Some(HealthError::Endpoint(e)), _) => Checked::Failed(e),
+            (Some(e), _) => Checked::Failed(EndpointError::Other(e.to_string())),
+            (None, None) => Checked::NotAsked,
+        },
+        Err(_) => Checked::Failed(EndpointError::DeadlineExceeded),
+    };
     Ok(MemberSample {
         endpoint,
         status: Ok(status),
-        member_ids,
-        learner_ids: list
-            .map(|l| {
-                l.members
-                    .iter()
-                    .filter(|m| m.is_learner)
-                    .map(|m| m.id)
-                    .collect()
-            })
-            .unwrap_or_default(),
-        alarms: vec![],
-        hash: None,
-        health_took: if health.error.is_none() {
-            health.took
-        } else {
-            None
-        },
+        member_list: list,
+        hash: Checked::NotAsked,
+        health,
         took: Some(start.elapsed()),
         quota_from_flags: None,
     })

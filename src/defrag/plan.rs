@@ -3,7 +3,7 @@
 //! all (every voting member healthy; NOSPACE allowed, CORRUPT refuses). Pure: tested on
 //! hand-built members.
 
-use crate::etcd::AlarmKind;
+use crate::etcd::{AlarmKind, MemberInfo};
 
 /// etcd's default `--quota-backend-bytes` (2 GiB), when neither the member nor its pod says.
 pub const DEFAULT_QUOTA: i64 = 2 * 1024 * 1024 * 1024;
@@ -73,6 +73,10 @@ pub struct Step {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
     pub steps: Vec<Step>,
+    /// The member list, or why it could not be read: every voting member it names must have
+    /// passed the quorum read, whatever the endpoints were. None: not asked (plans built by
+    /// hand).
+    pub listed: Option<Result<Vec<MemberInfo>, String>>,
 }
 
 impl Plan {
@@ -92,7 +96,16 @@ impl Plan {
                 Step { member: m, action }
             })
             .collect();
-        Plan { steps }
+        Plan {
+            steps,
+            listed: None,
+        }
+    }
+
+    /// The plan, held to the member list.
+    pub fn with_member_list(mut self, listed: Result<Vec<MemberInfo>, String>) -> Plan {
+        self.listed = Some(listed);
+        self
     }
 
     pub fn to_defrag(&self) -> impl Iterator<Item = &Step> {
@@ -103,6 +116,28 @@ impl Plan {
     /// or a CORRUPT alarm anywhere. NOSPACE is what a defrag (and `--disarm`) is for.
     pub fn refusal(&self) -> Option<String> {
         let mut why = Vec::new();
+        match &self.listed {
+            Some(Ok(list)) => {
+                for m in list.iter().filter(|m| !m.is_learner) {
+                    let surveyed = self.steps.iter().any(|s| s.member.id == m.id);
+                    if !m.started() {
+                        why.push(format!(
+                            "voting member {:x} (peer {}) was added and never started",
+                            m.id,
+                            m.peer_urls.join(", ")
+                        ));
+                    } else if !surveyed {
+                        why.push(format!(
+                            "voting member {} at {} is not among the endpoints, so it was not checked (add it to --endpoints or pass --cluster)",
+                            m.name,
+                            m.client_urls.join(", ")
+                        ));
+                    }
+                }
+            }
+            Some(Err(e)) => why.push(format!("the member list could not be read ({e})")),
+            None => {}
+        }
         for s in &self.steps {
             let m = &s.member;
             if let Some(e) = &m.unhealthy

@@ -3,7 +3,9 @@
 //! the first failure with what state the cluster is in. Events go to the caller to print.
 
 use super::plan::{DEFAULT_QUOTA, Member, Plan};
-use crate::etcd::{AlarmCheck, AlarmKind, Cluster, Conn, EndpointError, HealthError, Status};
+use crate::etcd::{
+    AlarmCheck, AlarmKind, Cluster, Conn, EndpointError, HealthError, MemberInfo, Status,
+};
 use std::time::{Duration, Instant};
 
 /// How to run the plan.
@@ -58,9 +60,21 @@ pub struct Stopped {
     pub unhealthy: Vec<(String, String)>,
 }
 
-/// Status, health (a quorum read) and alarms of every member: what the plan is made from.
-pub async fn survey(cluster: &Cluster) -> Vec<Member> {
-    let probes = cluster.each(|c| async move { probe(c).await }).await;
+/// Status, health (a quorum read) and alarms of every member, and the member list (or why it
+/// could not be read): what the plan is made from.
+pub async fn survey(cluster: &Cluster) -> (Vec<Member>, Result<Vec<MemberInfo>, String>) {
+    let (probes, listed) = tokio::join!(
+        cluster.each(|c| async move { probe(c).await }),
+        cluster.first(|mut c| async move { c.member_list().await })
+    );
+    let listed = listed.map(|l| l.members).map_err(|e| e.to_string());
+    (survey_members(cluster, probes).await, listed)
+}
+
+async fn survey_members(
+    cluster: &Cluster,
+    probes: Vec<Result<Status, EndpointError>>,
+) -> Vec<Member> {
     let alarms = cluster
         .first(|mut c| async move { c.alarms().await })
         .await
@@ -208,7 +222,7 @@ pub async fn run(
         }
         done.push(m.endpoint.clone());
     }
-    let after = survey(cluster).await;
+    let (after, _) = survey(cluster).await;
     if opts.disarm {
         disarm(cluster, &after, on).await;
     }

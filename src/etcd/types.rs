@@ -155,6 +155,14 @@ pub struct MemberInfo {
     pub is_learner: bool,
 }
 
+impl MemberInfo {
+    /// etcd publishes a member's name and client URLs when it first starts: a member without
+    /// them was added (`member add`) and never started.
+    pub fn started(&self) -> bool {
+        !self.name.is_empty() && !self.client_urls.is_empty()
+    }
+}
+
 /// etcd's `MemberListResponse`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

@@ -233,7 +233,7 @@ mod tests {
     fn findings_in_both_layouts() {
         let f = Finding {
             severity: Severity::Warning,
-            code: "lagging-member",
+            code: crate::analysis::Code::LaggingMember,
             title: "1 member lagging".into(),
             evidence: "m3 is 20 entries behind".into(),
             hint: "check the network".into(),

@@ -134,7 +134,7 @@ mod tests {
                     versions: vec!["3.5.21".into(), "3.5.22".into()],
                     worst: Some(WorstFinding {
                         severity: Severity::Critical,
-                        code: "member-unreachable",
+                        code: crate::analysis::Code::QuorumLost,
                         title: "1 of 3 members unreachable".into(),
                     }),
                     severity: Severity::Critical,
@@ -176,7 +176,7 @@ lab       -         -                       -         -                      -  
         assert_eq!(c["largest_lag"], 22);
         assert_eq!(c["db_size_largest"], 25_000_000);
         assert_eq!(c["severity"], "critical");
-        assert_eq!(c["worst"]["code"], "member-unreachable");
+        assert_eq!(c["worst"]["code"], "quorum-lost");
         assert_eq!(
             v["clusters"][1]["error"],
             "cannot reach the Kubernetes API server"

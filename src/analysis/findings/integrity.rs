@@ -26,7 +26,7 @@ pub(super) fn version_skew(ctx: &Ctx) -> Option<Finding> {
         .join(", ");
     Some(finding(
         Severity::Warning,
-        "version-skew",
+        Code::VersionSkew,
         "members run different etcd versions",
         evidence,
         format!(
@@ -42,9 +42,10 @@ pub(super) fn version_skew(ctx: &Ctx) -> Option<Finding> {
 pub(super) fn alarms(ctx: &Ctx) -> Vec<Finding> {
     let raised: BTreeSet<(u64, i32)> = ctx
         .last
-        .members
-        .iter()
-        .flat_map(|m| m.alarms.iter())
+        .alarms
+        .answered()
+        .into_iter()
+        .flatten()
         .filter(|a| a.alarm != AlarmKind::None)
         .map(|a| (a.member_id, a.alarm as i32))
         .collect();
@@ -60,14 +61,14 @@ pub(super) fn alarms(ctx: &Ctx) -> Vec<Finding> {
     for (kind, code, title, hint) in [
         (
             AlarmKind::Nospace,
-            "alarm-nospace",
+            Code::AlarmNospace,
             "NOSPACE alarm: the cluster refuses writes",
             "compact and defragment every member, raise --quota-backend-bytes if needed, then \
              etcdctl alarm disarm",
         ),
         (
             AlarmKind::Corrupt,
-            "alarm-corrupt",
+            Code::AlarmCorrupt,
             "CORRUPT alarm: a member's data diverged",
             "find the diverged member (kubectl etcd hashkv), replace it (member remove, wipe \
              its data dir, member add), then etcdctl alarm disarm; do not defragment it",
@@ -106,7 +107,7 @@ pub(super) fn hash_mismatch(ctx: &Ctx) -> Option<Finding> {
     let mut by_rev: BTreeMap<i64, BTreeMap<&str, u32>> = BTreeMap::new();
     for s in ctx.samples {
         for m in &s.members {
-            if let Some((rev, h)) = m.hash {
+            if let Checked::Answered((rev, h)) = m.hash {
                 by_rev.entry(rev).or_default().insert(&m.endpoint, h);
             }
         }
@@ -147,7 +148,7 @@ pub(super) fn hash_mismatch(ctx: &Ctx) -> Option<Finding> {
         .collect();
     Some(finding(
         Severity::Critical,
-        "data-inconsistency",
+        Code::DataInconsistency,
         "data inconsistency: members hold different data at the same revision",
         evidence.join("; "),
         "do not defragment or restart yet: snapshot a member with the majority hash, then \
@@ -180,10 +181,8 @@ mod tests {
             member_id: 2,
             alarm: AlarmKind::Nospace,
         };
-        // Every member reports the cluster-wide alarm list: one finding, not three.
-        for m in &mut s.members {
-            m.alarms = vec![alarm.clone()];
-        }
+        // The cluster-wide alarm list: one finding, whoever answered it.
+        s.alarms = Checked::Answered(vec![alarm.clone()]);
         let f = run(&[s]);
         let f = only(&f, "alarm-nospace");
         assert_eq!(f.severity, Severity::Critical);
@@ -195,10 +194,10 @@ mod tests {
     #[test]
     fn corrupt_alarm_from_an_unknown_member() {
         let mut s = three(0, 5, 1, [100, 100, 100]);
-        s.members[0].alarms = vec![Alarm {
+        s.alarms = Checked::Answered(vec![Alarm {
             member_id: 0xabc,
             alarm: AlarmKind::Corrupt,
-        }];
+        }]);
         let f = run(&[s]);
         let f = only(&f, "alarm-corrupt");
         assert_eq!(f.severity, Severity::Critical);
@@ -209,9 +208,9 @@ mod tests {
     #[test]
     fn hash_mismatch_at_the_same_revision() {
         let mut s = three(0, 5, 1, [100, 100, 100]);
-        member(&mut s, "m1").hash = Some((1200, 0xaaaa));
-        member(&mut s, "m2").hash = Some((1200, 0xaaaa));
-        member(&mut s, "m3").hash = Some((1200, 0xbbbb));
+        member(&mut s, "m1").hash = Checked::Answered((1200, 0xaaaa));
+        member(&mut s, "m2").hash = Checked::Answered((1200, 0xaaaa));
+        member(&mut s, "m3").hash = Checked::Answered((1200, 0xbbbb));
         let f = run(&[s]);
         let f = only(&f, "data-inconsistency");
         assert_eq!(f.severity, Severity::Critical);
@@ -225,8 +224,8 @@ mod tests {
     #[test]
     fn different_hashes_at_different_revisions_are_fine() {
         let mut s = three(0, 5, 1, [100, 100, 100]);
-        member(&mut s, "m1").hash = Some((1200, 0xaaaa));
-        member(&mut s, "m2").hash = Some((1201, 0xbbbb));
+        member(&mut s, "m1").hash = Checked::Answered((1200, 0xaaaa));
+        member(&mut s, "m2").hash = Checked::Answered((1201, 0xbbbb));
         assert_eq!(codes(&run(&[s])), [("healthy", Severity::Ok)]);
     }
 }

@@ -1,7 +1,7 @@
 //! A member far slower than its peers, from the samples' own round-trip times: it answers every
 //! sample, so status calls it healthy, but it is stalled much of the time.
 
-use crate::analysis::{Fact, Finding, Sample, Severity};
+use crate::analysis::{Code, Fact, Finding, Sample, Severity};
 use std::time::Duration;
 
 /// A member that answers every sample but far slower than its peers: the time it took to
@@ -24,7 +24,7 @@ pub fn slow_member(samples: &[Sample]) -> Option<Finding> {
         let mut t: Vec<Duration> = samples
             .iter()
             .flat_map(|s| s.members.iter().filter(|m| m.endpoint == ep))
-            .filter_map(|m| m.took.or(m.health_took))
+            .filter_map(|m| m.took.or(m.health_took()))
             .collect();
         t.sort();
         t
@@ -82,7 +82,7 @@ pub fn slow_member(samples: &[Sample]) -> Option<Finding> {
         .join("; ");
     Some(Finding {
         severity: Severity::Warning,
-        code: "slow-member",
+        code: Code::SlowMember,
         title: format!(
             "{} answers far slower than its peers",
             slow.iter().map(|s| s.0).collect::<Vec<_>>().join(", ")
@@ -116,15 +116,14 @@ mod tests {
                     .map(|(j, ms)| MemberSample {
                         endpoint: format!("m{}", j + 1),
                         status: Err(crate::etcd::EndpointError::Other("not asked".into())),
-                        member_ids: None,
-                        learner_ids: vec![],
-                        alarms: vec![],
-                        hash: None,
-                        health_took: Some(Duration::from_millis(*ms)),
+                        member_list: crate::analysis::Checked::NotAsked,
+                        hash: crate::analysis::Checked::NotAsked,
+                        health: crate::analysis::Checked::Answered(Duration::from_millis(*ms)),
                         took: None,
                         quota_from_flags: None,
                     })
                     .collect(),
+                alarms: crate::analysis::Checked::NotAsked,
             })
             .collect()
     }

@@ -9,7 +9,7 @@ pub(super) fn leader(ctx: &Ctx) -> Vec<Finding> {
         .collect();
     // Nobody answering says nothing about the leader; reachability reports that. Without
     // quorum there cannot be a leader, and `quorum-lost` already says so.
-    if views.is_empty() || !ctx.quorum.holds() {
+    if views.is_empty() || ctx.members.quorum() == QuorumState::Lost {
         return Vec::new();
     }
     let mut out = Vec::new();
@@ -17,7 +17,7 @@ pub(super) fn leader(ctx: &Ctx) -> Vec<Finding> {
         let term = answering(ctx.last).map(|(_, st)| st.raft_term).max();
         out.push(finding(
             Severity::Critical,
-            "no-leader",
+            Code::NoLeader,
             "no leader: the cluster refuses writes and linearizable reads",
             format!(
                 "none of the {} answering members reports a leader (raft term {})",
@@ -48,7 +48,7 @@ pub(super) fn leader(ctx: &Ctx) -> Vec<Finding> {
             .join("; ");
         out.push(finding(
             Severity::Warning,
-            "leader-disagreement",
+            Code::LeaderDisagreement,
             "members disagree on the leader",
             evidence,
             format!(
@@ -64,7 +64,7 @@ pub(super) fn leader(ctx: &Ctx) -> Vec<Finding> {
 /// Members whose member lists differ.
 pub(super) fn membership(ctx: &Ctx) -> Option<Finding> {
     let views: Vec<(String, Vec<u64>)> = answering(ctx.last)
-        .filter_map(|(m, _)| m.member_ids.clone().map(|ids| (m.endpoint.clone(), ids)))
+        .filter_map(|(m, _)| m.member_ids().map(|ids| (m.endpoint.clone(), ids)))
         .collect();
     let distinct: BTreeSet<&Vec<u64>> = views.iter().map(|(_, ids)| ids).collect();
     if distinct.len() < 2 {
@@ -80,7 +80,7 @@ pub(super) fn membership(ctx: &Ctx) -> Option<Finding> {
         .join("; ");
     Some(finding(
         Severity::Warning,
-        "membership-mismatch",
+        Code::MembershipMismatch,
         "members disagree on the member list",
         evidence,
         "a member add/remove has not reached every member, or a removed member still runs: \
@@ -131,7 +131,7 @@ pub(super) fn elections(ctx: &Ctx) -> Option<Finding> {
         }
         return Some(finding(
             Severity::Warning,
-            "frequent-leader-changes",
+            Code::FrequentLeaderChanges,
             "frequent leader changes",
             evidence,
             hint,
@@ -147,7 +147,7 @@ pub(super) fn elections(ctx: &Ctx) -> Option<Finding> {
     }
     Some(finding(
         Severity::Warning,
-        "leader-election",
+        Code::LeaderElection,
         "leader election during sampling",
         evidence,
         hint,
@@ -185,7 +185,7 @@ mod tests {
     #[test]
     fn membership_views_that_differ() {
         let mut s = three(0, 5, 1, [100, 100, 100]);
-        member(&mut s, "m3").member_ids = Some(vec![1, 2]);
+        member(&mut s, "m3").member_list = listing(&[1, 2], &[]);
         let f = run(&[s]);
         let f = only(&f, "membership-mismatch");
         assert_eq!(f.severity, Severity::Warning);

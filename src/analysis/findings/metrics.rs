@@ -4,7 +4,7 @@
 
 use super::analyze;
 use super::latency::slow_member;
-use crate::analysis::{Finding, Sample, Severity, Thresholds};
+use crate::analysis::{Code, Finding, Sample, Severity, Thresholds};
 use crate::metrics::member::{Link, MemberMetrics};
 
 /// etcd-mixin's thresholds (contrib/mixin/alerts): p99 WAL fsync 0.5 s warning, 1 s critical;
@@ -25,7 +25,7 @@ pub type Read<'a> = (&'a str, &'a MemberMetrics);
 
 fn finding(
     severity: Severity,
-    code: &'static str,
+    code: Code,
     title: String,
     evidence: String,
     hint: &str,
@@ -78,7 +78,7 @@ fn leadership(read: &[Read], seconds: f64) -> Vec<Finding> {
     if !leaderless.is_empty() {
         out.push(finding(
             Severity::Critical,
-            "no-leader",
+            Code::NoLeader,
             format!("{} member(s) have no leader (metrics)", leaderless.len()),
             format!("etcd_server_has_leader 0 on {}", leaderless.join(", ")),
             "without a leader no write succeeds: check that a quorum of members runs and can reach each other on the peer port",
@@ -93,7 +93,7 @@ fn leadership(read: &[Read], seconds: f64) -> Vec<Finding> {
     if !changes.is_empty() {
         out.push(finding(
             Severity::Warning,
-            "leader-changes",
+            Code::LeaderChanges,
             "leader changed during the window (metrics)".into(),
             changes
                 .iter()
@@ -118,7 +118,7 @@ fn disk(read: &[Read]) -> Vec<Finding> {
         let worst = fsync.iter().map(|(_, p)| *p).fold(0.0, f64::max);
         out.push(finding(
             if worst > FSYNC_CRITICAL { Severity::Critical } else { Severity::Warning },
-            "slow-fsync",
+            Code::SlowFsync,
             format!("slow WAL fsync (p99 over {})", ms(FSYNC_WARNING)),
             fsync
                 .iter()
@@ -137,7 +137,7 @@ fn disk(read: &[Read]) -> Vec<Finding> {
     if !commit.is_empty() {
         out.push(finding(
             Severity::Warning,
-            "slow-commit",
+            Code::SlowCommit,
             format!("slow backend commits (p99 over {})", ms(COMMIT_WARNING)),
             commit
                 .iter()
@@ -162,7 +162,7 @@ fn peer_rtt(read: &[Read]) -> Option<Finding> {
     }
     Some(finding(
         Severity::Warning,
-        "slow-peer-rtt",
+        Code::SlowPeerRtt,
         format!("slow peer round trips (p99 over {})", ms(PEER_RTT_WARNING)),
         slow.iter()
             .map(|(ep, l)| format!("{ep} → {}: p99 {}", l.to, ms(l.rtt_p99.unwrap_or(0.0))))
@@ -184,7 +184,7 @@ fn failed_proposals(read: &[Read], seconds: f64) -> Option<Finding> {
     }
     Some(finding(
         Severity::Warning,
-        "failed-proposals",
+        Code::FailedProposals,
         "proposals failed during the window".into(),
         failed
             .iter()
@@ -242,7 +242,7 @@ fn links(read: &[Read], seconds: f64) -> Vec<Finding> {
             } else {
                 Severity::Warning
             },
-            "peer-link",
+            Code::PeerLink,
             format!("link {leader_ep} (leader) → {to}: replication is not getting through"),
             why.join("; "),
             hint,
@@ -329,7 +329,7 @@ pub fn combine(samples: &[Sample], read: &[Read], seconds: f64, t: &Thresholds) 
             .unwrap_or_default();
         out.push(finding(
             Severity::Warning,
-            "metrics-only",
+            Code::MetricsOnly,
             "judged from metrics alone: raft indexes, hashes, alarms, member lists and health reads were not checked".into(),
             why,
             "a client certificate (--cert-secret, --ca-secret, --cacert/--cert/--key) or the right to exec into the etcd pods lets doctor check the rest",
@@ -338,13 +338,13 @@ pub fn combine(samples: &[Sample], read: &[Read], seconds: f64, t: &Thresholds) 
     }
     let problems = out
         .iter()
-        .any(|f| f.severity > Severity::Ok && f.code != "metrics-only");
+        .any(|f| f.severity > Severity::Ok && f.code != Code::MetricsOnly);
     if problems {
-        out.retain(|f| f.code != "healthy");
+        out.retain(|f| f.code != Code::Healthy);
     } else if alone {
         out.push(finding(
             Severity::Ok,
-            "healthy",
+            Code::Healthy,
             format!(
                 "all {} members read have a leader and their peer streams up (metrics)",
                 read.len()
@@ -360,7 +360,11 @@ pub fn combine(samples: &[Sample], read: &[Read], seconds: f64, t: &Thresholds) 
             vec![],
         ));
     }
-    out.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.code.cmp(b.code)));
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.code.as_str().cmp(b.code.as_str()))
+    });
     out
 }
 
@@ -450,7 +454,7 @@ mod tests {
         let f = findings(&view(&v), 6.0, false);
         assert_eq!(f.len(), 1, "{f:#?}");
         let f = &f[0];
-        assert_eq!((f.code, f.severity), ("peer-link", Severity::Critical));
+        assert_eq!((f.code, f.severity), (Code::PeerLink, Severity::Critical));
         assert_eq!(f.members, ["m3"]);
         assert_eq!(
             f.title,
@@ -511,7 +515,8 @@ mod tests {
         v[1].1.links[0].rtt_p99 = Some(0.2);
         v[0].1.proposals_failed = counter(7.0, 3.0);
         let f = findings(&view(&v), 2.0, false);
-        let codes: Vec<(&str, Severity)> = f.iter().map(|f| (f.code, f.severity)).collect();
+        let codes: Vec<(&str, Severity)> =
+            f.iter().map(|f| (f.code.as_str(), f.severity)).collect();
         assert_eq!(
             codes,
             [
@@ -540,9 +545,9 @@ mod tests {
         v[2].1.leader_changes = counter(3.0, 2.0);
         assert_eq!(findings(&view(&v), 2.0, false), vec![]);
         let f = findings(&view(&v), 2.0, true);
-        assert_eq!(f[0].code, "no-leader");
+        assert_eq!(f[0].code, Code::NoLeader);
         assert_eq!(f[0].members, ["m1"]);
-        assert_eq!(f[1].code, "leader-changes");
+        assert_eq!(f[1].code, Code::LeaderChanges);
         assert_eq!(f[1].evidence, "m3: 2 leader change(s) in 2.0s");
     }
 }

@@ -12,8 +12,11 @@ mod reachability;
 mod replication;
 mod storage;
 
+use super::membership::{Membership, QuorumState};
 use super::view::*;
-use super::{DEFAULT_QUOTA, Fact, Finding, MemberSample, Sample, Severity, Thresholds};
+use super::{
+    Checked, Code, DEFAULT_QUOTA, Fact, Finding, MemberSample, Sample, Severity, Thresholds,
+};
 use crate::duration;
 use crate::etcd::{AlarmKind, EndpointError, Status};
 use crate::humanize;
@@ -41,6 +44,10 @@ pub fn analyze(samples: &[Sample], t: &Thresholds) -> Vec<Finding> {
     };
     let mut out = Vec::new();
     out.extend(reachability(&ctx));
+    out.extend(unchecked_members(&ctx));
+    out.extend(unstarted_members(&ctx));
+    out.extend(strangers(&ctx));
+    out.extend(unchecked_calls(&ctx));
     out.extend(leader(&ctx));
     out.extend(membership(&ctx));
     out.extend(lagging(&ctx));
@@ -54,21 +61,24 @@ pub fn analyze(samples: &[Sample], t: &Thresholds) -> Vec<Finding> {
     out.extend(hash_mismatch(&ctx));
     out.extend(slow_health(&ctx));
     out.extend(learners(&ctx));
-    if out.is_empty() {
+    if out.iter().all(|f| f.severity == Severity::Ok) {
         out.push(healthy(&ctx));
     }
-    out.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.code.cmp(b.code)));
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.code.as_str().cmp(b.code.as_str()))
+    });
     out
 }
 
 /// What several families need: the samples, the last one, and conclusions shared between
-/// findings (quorum, learners, whether the network is suspect).
+/// findings (membership and quorum from the member list, whether the network is suspect).
 struct Ctx<'a> {
     samples: &'a [Sample],
     last: &'a Sample,
     t: &'a Thresholds,
-    learners: BTreeSet<u64>,
-    quorum: Quorum,
+    members: Membership,
     /// Lag grows while members answer, or a member times out only sometimes.
     network_suspect: bool,
 }
@@ -76,14 +86,11 @@ struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     fn new(samples: &'a [Sample], t: &'a Thresholds) -> Option<Ctx<'a>> {
         let last = samples.last()?;
-        let learners = learner_ids(last);
-        let quorum = Quorum::of(last, &learners);
         let mut ctx = Ctx {
             samples,
             last,
             t,
-            learners,
-            quorum,
+            members: Membership::of(last),
             network_suspect: false,
         };
         let lag_grows = lagging_members(&ctx).iter().any(|l| l.growing());
@@ -97,7 +104,7 @@ impl<'a> Ctx<'a> {
     }
 
     fn is_learner(&self, m: &MemberSample) -> bool {
-        is_learner(m, &self.learners)
+        is_learner(m, &self.members.learners)
     }
 
     /// The network hint when the evidence fits it, else `otherwise`.
@@ -128,7 +135,7 @@ fn secs(d: Duration) -> String {
 
 fn finding(
     severity: Severity,
-    code: &'static str,
+    code: Code,
     title: impl Into<String>,
     evidence: impl Into<String>,
     hint: impl Into<String>,
@@ -146,7 +153,10 @@ fn finding(
 }
 
 fn healthy(ctx: &Ctx) -> Finding {
-    let n = ctx.last.members.len();
+    let n = match &ctx.members.list {
+        Some(list) => list.len(),
+        None => ctx.last.members.len(),
+    };
     let leader = leader_of(ctx.last).unwrap_or(0);
     let leader_ep = answering(ctx.last)
         .find(|(_, st)| st.header.member_id == leader)
@@ -160,7 +170,7 @@ fn healthy(ctx: &Ctx) -> Finding {
     let span = ctx.last.at.saturating_sub(ctx.samples[0].at);
     finding(
         Severity::Ok,
-        "healthy",
+        Code::Healthy,
         format!("all {n} members healthy"),
         format!(
             "leader {}{leader_ep}, raft term {term}, raft index {index}; {} sample(s) over {}",
@@ -177,7 +187,7 @@ fn healthy(ctx: &Ctx) -> Finding {
 #[cfg(test)]
 pub(crate) mod testkit {
     pub(crate) use super::*;
-    pub(crate) use crate::etcd::{Alarm, Header};
+    pub(crate) use crate::etcd::{Alarm, Header, MemberInfo};
 
     pub(crate) const MB: i64 = 1_000_000;
 
@@ -204,14 +214,27 @@ pub(crate) mod testkit {
         MemberSample {
             endpoint: endpoint.to_string(),
             status: Ok(st),
-            member_ids: Some(vec![1, 2, 3]),
-            learner_ids: Vec::new(),
-            alarms: Vec::new(),
-            hash: None,
-            health_took: Some(Duration::from_millis(8)),
+            member_list: listing(&[1, 2, 3], &[]),
+            hash: Checked::NotAsked,
+            health: Checked::Answered(Duration::from_millis(8)),
             took: None,
             quota_from_flags: None,
         }
+    }
+
+    /// A member list of members `m<id>` (client URL `m<id>`, as the samples' endpoints).
+    pub(crate) fn listing(ids: &[u64], learners: &[u64]) -> Checked<Vec<MemberInfo>> {
+        Checked::Answered(
+            ids.iter()
+                .map(|&id| MemberInfo {
+                    id,
+                    name: format!("m{id}"),
+                    client_urls: vec![format!("m{id}")],
+                    peer_urls: vec![format!("p{id}")],
+                    is_learner: learners.contains(&id),
+                })
+                .collect(),
+        )
     }
 
     pub(crate) fn refused() -> EndpointError {
@@ -222,10 +245,12 @@ pub(crate) mod testkit {
         MemberSample::unanswered(endpoint.to_string(), err)
     }
 
+    /// A sample whose alarm list answered with no alarms.
     pub(crate) fn sample(at_secs: u64, members: Vec<MemberSample>) -> Sample {
         Sample {
             at: Duration::from_secs(at_secs),
             members,
+            alarms: Checked::Answered(Vec::new()),
         }
     }
 
@@ -258,19 +283,22 @@ pub(crate) mod testkit {
     }
 
     pub(crate) fn codes(findings: &[Finding]) -> Vec<(&'static str, Severity)> {
-        findings.iter().map(|f| (f.code, f.severity)).collect()
+        findings
+            .iter()
+            .map(|f| (f.code.as_str(), f.severity))
+            .collect()
     }
 
     pub(crate) fn only<'a>(findings: &'a [Finding], code: &str) -> &'a Finding {
         assert_eq!(findings.len(), 1, "{findings:#?}");
-        assert_eq!(findings[0].code, code, "{findings:#?}");
+        assert_eq!(findings[0].code.as_str(), code, "{findings:#?}");
         &findings[0]
     }
 
     pub(crate) fn get<'a>(findings: &'a [Finding], code: &str) -> &'a Finding {
         findings
             .iter()
-            .find(|f| f.code == code)
+            .find(|f| f.code.as_str() == code)
             .unwrap_or_else(|| panic!("no {code} in {findings:#?}"))
     }
 
@@ -313,14 +341,12 @@ mod tests {
         let mut s = three(0, 5, 1, [100, 100, 100]);
         st(&mut s, "m3").version = "3.4.30".to_string();
         st(&mut s, "m2").db_size_in_use = 10 * MB;
-        member(&mut s, "m1").hash = Some((50, 1));
-        member(&mut s, "m2").hash = Some((50, 2));
-        for m in &mut s.members {
-            m.alarms = vec![Alarm {
-                member_id: 1,
-                alarm: AlarmKind::Nospace,
-            }];
-        }
+        member(&mut s, "m1").hash = Checked::Answered((50, 1));
+        member(&mut s, "m2").hash = Checked::Answered((50, 2));
+        s.alarms = Checked::Answered(vec![Alarm {
+            member_id: 1,
+            alarm: AlarmKind::Nospace,
+        }]);
         assert_eq!(
             codes(&run(&[s])),
             [

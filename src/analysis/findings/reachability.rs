@@ -1,56 +1,8 @@
-//! Reachability and quorum: who answers, whether quorum holds, members that come and go, slow
-//! reads.
+//! Reachability and quorum: who answers, whether quorum holds (over the member list's voting
+//! members), members not checked or never started, members that come and go, slow reads, and
+//! calls that could not be made.
 
 use super::*;
-
-/// Voting members known and answering in the last sample. Learners do not vote, so they count
-/// for neither side.
-pub(super) struct Quorum {
-    pub(super) known: usize,
-    pub(super) answering: usize,
-}
-
-impl Quorum {
-    pub(super) fn of(last: &Sample, learners: &BTreeSet<u64>) -> Quorum {
-        let sampled = last
-            .members
-            .iter()
-            .filter(|m| !is_learner(m, learners))
-            .count();
-        // A member list longer than what we sampled means members we could not even find:
-        // they count as not answering.
-        let listed = answering(last)
-            .filter_map(|(m, _)| m.member_ids.as_ref())
-            .map(|ids| ids.iter().filter(|id| !learners.contains(id)).count())
-            .max()
-            .unwrap_or(0);
-        let answering = answering(last)
-            .filter(|(m, _)| !is_learner(m, learners))
-            .count();
-        Quorum {
-            known: sampled.max(listed),
-            answering,
-        }
-    }
-
-    pub(super) fn needed(&self) -> usize {
-        self.known / 2 + 1
-    }
-
-    pub(super) fn holds(&self) -> bool {
-        self.answering >= self.needed()
-    }
-
-    pub(super) fn describe(&self) -> String {
-        let verdict = if self.holds() { "holds" } else { "lost" };
-        format!(
-            "{} of {} voting members answer, quorum {} {verdict}",
-            self.answering,
-            self.known,
-            self.needed()
-        )
-    }
-}
 
 /// Members not answering now (warning, or critical without quorum), and members that did not
 /// answer in an earlier sample but do now (flapping).
@@ -62,28 +14,31 @@ pub(super) fn reachability(ctx: &Ctx) -> Vec<Finding> {
         .iter()
         .filter_map(|m| m.status.as_ref().err().map(|e| (m.endpoint.as_str(), e)))
         .collect();
-    if !down.is_empty() || !ctx.quorum.holds() {
+    let q = &ctx.members;
+    let lost = q.quorum() == QuorumState::Lost;
+    if !down.is_empty() || lost {
         let mut evidence: Vec<String> = down
             .iter()
             .map(|(ep, err)| format!("{ep}: {err}{}", answered_before(ctx.samples, ep)))
             .collect();
-        evidence.push(ctx.quorum.describe());
+        evidence.push(q.describe());
         let members = down.iter().map(|(ep, _)| ep.to_string()).collect();
-        let facts = vec![
-            Fact::int("voting_members", None, ctx.quorum.known),
-            Fact::int("answering_members", None, ctx.quorum.answering),
-            Fact::int("quorum_needed", None, ctx.quorum.needed()),
-        ];
-        let f = if ctx.quorum.holds() {
+        let facts = quorum_facts(q);
+        let f = if !lost {
             let hint = ctx.hint_or_network(
                 "check that etcd runs on that node (kubectl -n kube-system get pods -o wide, \
                  its logs and restarts); the cluster keeps working but one more failure loses \
                  quorum",
             );
+            let state = if q.quorum() == QuorumState::Holds {
+                "quorum holds"
+            } else {
+                "quorum unknown"
+            };
             finding(
                 Severity::Warning,
-                "unreachable-member",
-                format!("{} member(s) not answering, quorum holds", down.len()),
+                Code::UnreachableMember,
+                format!("{} member(s) not answering, {state}", down.len()),
                 evidence.join("; "),
                 hint,
                 members,
@@ -98,7 +53,7 @@ pub(super) fn reachability(ctx: &Ctx) -> Vec<Finding> {
             }
             finding(
                 Severity::Critical,
-                "quorum-lost",
+                Code::QuorumLost,
                 "quorum lost: the cluster refuses writes",
                 evidence.join("; "),
                 hint,
@@ -108,6 +63,218 @@ pub(super) fn reachability(ctx: &Ctx) -> Vec<Finding> {
         out.push(f.with_facts(facts));
     }
     out.extend(flapping(ctx));
+    out
+}
+
+/// The counts behind a quorum verdict.
+fn quorum_facts(q: &Membership) -> Vec<Fact> {
+    let mut facts = vec![
+        Fact::int("voting_members", None, q.voting),
+        Fact::int("answering_members", None, q.answering),
+        Fact::int("quorum_needed", None, q.needed()),
+    ];
+    if let Some(n) = q.fault_tolerance() {
+        facts.push(Fact::int("fault_tolerance", None, n));
+    }
+    facts
+}
+
+/// How a listed member can be reached: its client URLs, else its peer URLs.
+fn urls(m: &crate::etcd::MemberInfo) -> String {
+    if m.client_urls.is_empty() {
+        format!("peer {}", m.peer_urls.join(", "))
+    } else {
+        m.client_urls.join(", ")
+    }
+}
+
+/// Members of the member list that no endpoint reached: not asked, so neither up nor down,
+/// and "all healthy" cannot be said.
+pub(super) fn unchecked_members(ctx: &Ctx) -> Option<Finding> {
+    let q = &ctx.members;
+    if q.unchecked.is_empty() {
+        return None;
+    }
+    let mut evidence: Vec<String> = q
+        .unchecked
+        .iter()
+        .map(|m| {
+            let learner = if q.learners.contains(&m.id) {
+                " (learner)"
+            } else {
+                ""
+            };
+            format!(
+                "{}{learner} at {} is in the member list but was not asked",
+                crate::analysis::membership::label(m),
+                urls(m)
+            )
+        })
+        .collect();
+    evidence.push(q.describe());
+    let mut facts = quorum_facts(q);
+    facts.push(Fact::int("unchecked_members", None, q.unchecked.len()));
+    Some(
+        finding(
+            Severity::Warning,
+            Code::UncheckedMember,
+            format!(
+                "{} member(s) of the member list not checked",
+                q.unchecked.len()
+            ),
+            evidence.join("; "),
+            "add their client URLs to --endpoints (or pass --cluster to ask every member the member list names); until then nothing is known about them",
+            q.unchecked
+                .iter()
+                .map(|m| m.client_urls.first().cloned().unwrap_or_default())
+                .collect(),
+        )
+        .with_facts(facts),
+    )
+}
+
+/// Members added to the member list and never started: they count against quorum.
+pub(super) fn unstarted_members(ctx: &Ctx) -> Option<Finding> {
+    let q = &ctx.members;
+    if q.unstarted.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = q
+        .unstarted
+        .iter()
+        .map(|m| {
+            let role = if q.learners.contains(&m.id) {
+                "learner"
+            } else {
+                "voting member"
+            };
+            format!(
+                "{role} {:x} ({}) has no name and no client URLs: added, never started",
+                m.id,
+                urls(m)
+            )
+        })
+        .collect();
+    let left = match (q.quorum(), q.fault_tolerance()) {
+        (QuorumState::Lost, _) => "quorum lost".to_string(),
+        (_, Some(0)) => "none may be lost".to_string(),
+        (_, Some(n)) => format!("{n} more may be lost"),
+        (_, None) => "fault tolerance unknown".to_string(),
+    };
+    let evidence = format!(
+        "{}; {} voting members, {} answering: {left}",
+        names.join("; "),
+        q.voting,
+        q.answering
+    );
+    let mut facts = quorum_facts(q);
+    facts.push(Fact::int("unstarted_members", None, q.unstarted.len()));
+    Some(
+        finding(
+            Severity::Warning,
+            Code::UnstartedMember,
+            format!("{} member(s) added but never started", q.unstarted.len()),
+            evidence,
+            "start etcd for it (with --initial-cluster-state=existing and the cluster `member add` printed), or remove it (etcdctl member remove ID): until then it counts against quorum",
+            Vec::new(),
+        )
+        .with_facts(facts),
+    )
+}
+
+/// Endpoints that answered as a member the member list does not hold.
+pub(super) fn strangers(ctx: &Ctx) -> Option<Finding> {
+    let q = &ctx.members;
+    if q.strangers.is_empty() {
+        return None;
+    }
+    Some(finding(
+        Severity::Ok,
+        Code::NotAMember,
+        "endpoint(s) outside the member list",
+        format!(
+            "{} answered with a member ID the member list does not hold; not counted as a member",
+            q.strangers.join(", ")
+        ),
+        "check that --endpoints names this cluster's members (another cluster's, or a removed member still running?)",
+        q.strangers.clone(),
+    ))
+}
+
+/// Calls that could not be made: the member list, alarms, hashes. Not knowing is never "fine".
+pub(super) fn unchecked_calls(ctx: &Ctx) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let answered: Vec<&MemberSample> = ctx
+        .last
+        .members
+        .iter()
+        .filter(|m| m.status.is_ok())
+        .collect();
+    if answered.is_empty() {
+        return out;
+    }
+    if ctx.members.list.is_none() {
+        let why: Vec<String> = answered
+            .iter()
+            .map(|m| match &m.member_list {
+                Checked::Failed(e) => format!("{}: {e}", m.endpoint),
+                _ => format!("{}: not asked", m.endpoint),
+            })
+            .collect();
+        out.push(finding(
+            Severity::Warning,
+            Code::MemberListUnchecked,
+            "the member list could not be read: membership and quorum are counted over the endpoints asked",
+            why.join("; "),
+            "members that were not asked are not known; check the members' logs and retry",
+            Vec::new(),
+        ));
+    }
+    match &ctx.last.alarms {
+        Checked::Answered(_) => {}
+        other => {
+            let why = match other {
+                Checked::Failed(e) => format!("alarm list failed: {e}"),
+                _ => "alarm list not asked".to_string(),
+            };
+            out.push(finding(
+                Severity::Warning,
+                Code::AlarmsUnchecked,
+                "alarms could not be checked",
+                why,
+                "an alarm list goes through raft: it fails when there is no quorum or the member is overloaded; run `kubectl etcd alarms` once the cluster answers",
+                Vec::new(),
+            ));
+        }
+    }
+    // Hashes are asked in one sample (the first); a member that answered there and failed its
+    // hash leaves data consistency unchecked.
+    if let Some(hashed) = ctx.samples.iter().find(|s| {
+        s.members
+            .iter()
+            .any(|m| !matches!(m.hash, Checked::NotAsked))
+    }) {
+        let failed: Vec<(&str, &crate::etcd::EndpointError)> = hashed
+            .members
+            .iter()
+            .filter(|m| m.status.is_ok())
+            .filter_map(|m| Some((m.endpoint.as_str(), m.hash.failed()?)))
+            .collect();
+        if !failed.is_empty() {
+            out.push(finding(
+                Severity::Warning,
+                Code::HashUnchecked,
+                "data consistency could not be checked on every member",
+                failed
+                    .iter()
+                    .map(|(ep, e)| format!("{ep}: hashkv failed: {e}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                "run `kubectl etcd hashkv` once the members answer",
+                failed.iter().map(|(ep, _)| ep.to_string()).collect(),
+            ));
+        }
+    }
     out
 }
 
@@ -164,7 +331,7 @@ pub(super) fn flapping(ctx: &Ctx) -> Option<Finding> {
     };
     Some(finding(
         Severity::Warning,
-        "flapping-member",
+        Code::FlappingMember,
         "member(s) intermittently unreachable",
         evidence.join("; "),
         hint,
@@ -178,7 +345,7 @@ pub(super) fn slow_health(ctx: &Ctx) -> Option<Finding> {
         .last
         .members
         .iter()
-        .filter_map(|m| m.health_took.map(|d| (m.endpoint.as_str(), d)))
+        .filter_map(|m| m.health_took().map(|d| (m.endpoint.as_str(), d)))
         .filter(|(_, d)| *d > ctx.t.slow_health)
         .collect();
     if slow.is_empty() {
@@ -196,7 +363,7 @@ pub(super) fn slow_health(ctx: &Ctx) -> Option<Finding> {
     Some(
         finding(
             Severity::Warning,
-            "slow-health",
+            Code::SlowHealth,
             format!("slow health reads (threshold {})", secs(ctx.t.slow_health)),
             evidence,
             ctx.hint_or_network(
@@ -210,133 +377,4 @@ pub(super) fn slow_health(ctx: &Ctx) -> Option<Finding> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::analysis::findings::testkit::*;
-
-    #[test]
-    fn incident_timeout_and_election_keep_quorum() {
-        let mut last = three(10, 6, 1, [483600, 483600, 0]);
-        last.members[2] = down("m3", EndpointError::DeadlineExceeded);
-        let samples = [
-            three(0, 5, 2, [483121, 483121, 483121]),
-            three(5, 5, 2, [483365, 483368, 483346]),
-            last,
-        ];
-        let f = run(&samples);
-        assert_eq!(
-            codes(&f),
-            [
-                ("leader-election", Severity::Warning),
-                ("unreachable-member", Severity::Warning)
-            ]
-        );
-        let down = get(&f, "unreachable-member");
-        assert_eq!(down.members, ["m3"]);
-        assert_eq!(
-            down.evidence,
-            "m3: context deadline exceeded (answered in 2 of 3 samples); \
-             2 of 3 voting members answer, quorum 2 holds"
-        );
-        network_hint(down);
-        let election = get(&f, "leader-election");
-        assert_eq!(
-            election.evidence,
-            "raft term 5 → 6 between 5s and 10s; leader 2 → 1"
-        );
-        network_hint(election);
-    }
-
-    #[test]
-    fn quorum_lost_when_two_of_three_unreachable() {
-        let samples = [sample(
-            0,
-            vec![
-                up("m1", status(1, 0, 7, 500)),
-                down("m2", EndpointError::DeadlineExceeded),
-                down("m3", refused()),
-            ],
-        )];
-        let f = run(&samples);
-        // No separate no-leader: without quorum there is no leader, quorum-lost says it.
-        let f = only(&f, "quorum-lost");
-        assert_eq!(f.severity, Severity::Critical);
-        assert_eq!(f.members, ["m2", "m3"]);
-        contains(&f.evidence, "m2: context deadline exceeded");
-        contains(&f.evidence, "m3: connection refused");
-        contains(&f.evidence, "1 of 3 voting members answer, quorum 2 lost");
-    }
-
-    #[test]
-    fn quorum_counts_the_member_list_when_larger() {
-        let five = vec![1, 2, 3, 4, 5];
-        let mut s = three(0, 5, 1, [100, 100, 100]);
-        for m in &mut s.members {
-            m.member_ids = Some(five.clone());
-        }
-        // Three of five answer: quorum (3) holds, and nothing is down among those sampled.
-        assert_eq!(
-            codes(&run(std::slice::from_ref(&s))),
-            [("healthy", Severity::Ok)]
-        );
-        // One of the three down: 2 of 5 answer.
-        s.members[2] = down("m3", EndpointError::DeadlineExceeded);
-        let f = run(&[s]);
-        let f = only(&f, "quorum-lost");
-        contains(&f.evidence, "2 of 5 voting members answer, quorum 3 lost");
-    }
-
-    #[test]
-    fn unreachable_from_the_start_is_not_called_a_network_problem() {
-        let mut s = three(0, 5, 1, [100, 100, 0]);
-        s.members[2] = down("m3", refused());
-        let f = run(&[s]);
-        let f = only(&f, "unreachable-member");
-        assert_eq!(
-            f.evidence,
-            "m3: connection refused; 2 of 3 voting members answer, quorum 2 holds"
-        );
-        contains(&f.hint, "check that etcd runs on that node");
-    }
-
-    #[test]
-    fn flapping_member_with_timeouts_names_the_network() {
-        let mut middle = three(5, 5, 1, [200, 200, 0]);
-        middle.members[2] = down("m3", EndpointError::DeadlineExceeded);
-        let samples = [
-            three(0, 5, 1, [100, 100, 100]),
-            middle,
-            three(10, 5, 1, [300, 300, 300]),
-        ];
-        let f = run(&samples);
-        let f = only(&f, "flapping-member");
-        assert_eq!(f.severity, Severity::Warning);
-        assert_eq!(f.members, ["m3"]);
-        assert_eq!(
-            f.evidence,
-            "m3 did not answer in 1 of 3 samples (at 5s: context deadline exceeded)"
-        );
-        network_hint(f);
-    }
-
-    #[test]
-    fn flapping_member_refusing_connections_points_at_restarts() {
-        let mut first = three(0, 5, 1, [100, 100, 0]);
-        first.members[2] = down("m3", refused());
-        let f = run(&[first, three(5, 5, 1, [200, 200, 200])]);
-        let f = only(&f, "flapping-member");
-        contains(&f.hint, "restarts");
-        assert!(!f.hint.contains("MTU"), "{}", f.hint);
-    }
-
-    #[test]
-    fn slow_health_read() {
-        let mut s = three(0, 5, 1, [100, 100, 100]);
-        member(&mut s, "m2").health_took = Some(Duration::from_millis(1200));
-        member(&mut s, "m3").health_took = Some(Duration::from_millis(500)); // at threshold
-        let f = run(&[s]);
-        let f = only(&f, "slow-health");
-        assert_eq!(f.members, ["m2"]);
-        assert_eq!(f.evidence, "m2 health read took 1.2s");
-    }
-}
+mod tests;

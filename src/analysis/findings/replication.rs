@@ -110,7 +110,7 @@ pub(super) fn lagging(ctx: &Ctx) -> Option<Finding> {
     Some(
         finding(
             Severity::Warning,
-            "lagging-member",
+            Code::LaggingMember,
             format!(
                 "{} member(s) behind the leader (threshold {} entries)",
                 lagging.len(),
@@ -151,7 +151,7 @@ pub(super) fn apply_lag(ctx: &Ctx) -> Option<Finding> {
     Some(
         finding(
             Severity::Warning,
-            "apply-lag",
+            Code::ApplyLag,
             format!(
                 "member(s) slow to apply (threshold {} entries)",
                 ctx.t.apply_lag_entries
@@ -206,7 +206,7 @@ pub(super) fn learners(ctx: &Ctx) -> Option<Finding> {
     };
     Some(finding(
         Severity::Warning,
-        "learner-not-catching-up",
+        Code::LearnerNotCatchingUp,
         "learner(s) not catching up",
         evidence,
         hint,
@@ -316,8 +316,7 @@ mod tests {
         let mut s = three(at, 5, 1, [index, index, index]);
         s.members.push(up("m4", status(4, 1, 5, learner_index)));
         for m in &mut s.members {
-            m.member_ids = Some(vec![1, 2, 3, 4]);
-            m.learner_ids = vec![4];
+            m.member_list = listing(&[1, 2, 3, 4], &[4]);
         }
         s
     }

@@ -21,7 +21,7 @@ pub(super) fn db_size_spread(ctx: &Ctx) -> Option<Finding> {
     Some(
         finding(
             Severity::Warning,
-            "db-size-spread",
+            Code::DbSizeSpread,
             "DB sizes differ between members",
             format!(
                 "largest {} {}, smallest {} {} ({ratio:.1}×, threshold {:.1}×)",
@@ -78,7 +78,7 @@ pub(super) fn defrag(ctx: &Ctx) -> Option<Finding> {
     Some(
         finding(
             Severity::Warning,
-            "defrag-candidate",
+            Code::DefragCandidate,
             format!(
                 "defragmentation candidate (less than {} of the DB in use)",
                 percent(ctx.t.defrag_in_use)
@@ -143,7 +143,7 @@ pub(super) fn quota(ctx: &Ctx) -> Option<Finding> {
     Some(
         finding(
             severity,
-            "db-near-quota",
+            Code::DbNearQuota,
             format!(
                 "DB size near the quota (warning at {}, critical at {})",
                 percent(ctx.t.quota_warning),
