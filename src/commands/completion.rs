@@ -11,6 +11,10 @@ pub fn run(
     mut command: clap::Command,
     io: &mut Streams<'_>,
 ) -> Result<Outcome, Error> {
-    clap_complete::generate(shell, &mut command, "kubectl-etcd", io.out);
+    // clap_complete panics on a write error (`completion bash | head -1`): build the script in
+    // memory and write it here, so a closed pipe or a full disk is an ordinary io error.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "kubectl-etcd", &mut script);
+    io.out.write_all(&script)?;
     Ok(Outcome::Done)
 }
