@@ -395,3 +395,180 @@ fn etcdctl_variables_are_read_as_etcdctl_reads_them() {
         }
     }
 }
+
+/// A member that accepts TCP connections and never says a word: a save to it is under way
+/// (its temporary file made) until the dial times out.
+fn silent_member() -> (std::net::TcpListener, String) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let ep = format!("--endpoints=https://{}", l.local_addr().unwrap());
+    (l, ep)
+}
+
+fn temp_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect()
+}
+
+#[test]
+fn a_signal_during_snapshot_save_leaves_no_file() {
+    for (sig, name) in [
+        (libc::SIGINT, "INT"),
+        (libc::SIGTERM, "TERM"),
+        (libc::SIGHUP, "HUP"),
+    ] {
+        let (_member, ep) = silent_member();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("snap.db");
+        let save = common::process::Running::start(
+            bare_plugin()
+                .args([&ep, "--insecure-skip-tls-verify", "--dial-timeout=60s"])
+                .args(["snapshot", "save"])
+                .arg(&file),
+        );
+        // Bounded wait for the temporary file: the save is under way.
+        let start = Instant::now();
+        while temp_files(dir.path()).is_empty() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{name}: no file made"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        save.signal(sig);
+        let (out, _) = save.finish();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(130), "{name}: {err}");
+        assert_eq!(one_line(&err), "Error: interrupted; nothing was saved");
+        assert_eq!(
+            temp_files(dir.path()),
+            Vec::<std::path::PathBuf>::new(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_snapshot_target_that_cannot_be_written_fails_before_any_byte() {
+    let (member, ep) = silent_member();
+    member.set_nonblocking(true).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (target, want) in [
+        (
+            dir.path().to_path_buf(),
+            "is a directory: name a file in it",
+        ),
+        (
+            dir.path().join("missing").join("snap.db"),
+            "could not create a file next to",
+        ),
+    ] {
+        let (out, err, code, took) = run(bare_plugin()
+            .args([&ep, "--insecure-skip-tls-verify", "--dial-timeout=60s"])
+            .args(["snapshot", "save"])
+            .arg(&target));
+        assert_eq!((code, out.as_str()), (1, ""), "{err}");
+        assert!(one_line(&err).contains(want), "{err}");
+        assert!(took < Duration::from_secs(30), "{took:?}");
+    }
+    // The member was never dialled.
+    assert_eq!(
+        member.accept().err().map(|e| e.kind()),
+        Some(std::io::ErrorKind::WouldBlock)
+    );
+    assert_eq!(temp_files(dir.path()), Vec::<std::path::PathBuf>::new());
+}
+
+#[test]
+fn dial_timeout_zero_is_still_bounded() {
+    // A member that accepts TCP and never speaks TLS: etcdctl ends within its command timeout.
+    let (_member, ep) = silent_member();
+    let (out, err, code, took) = common::run_within(
+        bare_plugin().args([
+            &ep,
+            "--insecure-skip-tls-verify",
+            "--dial-timeout=0",
+            "--command-timeout=2s",
+            "status",
+            "-w",
+            "json",
+        ]),
+        Duration::from_secs(60),
+    );
+    assert_eq!((code, out.as_str()), (1, "[]\n"), "{err}");
+    one_line(&err);
+    assert!(took < Duration::from_secs(20), "{took:?}");
+}
+
+/// Whether `pid` is gone: no such process, or a zombie waiting for a reaper.
+fn gone(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+#[test]
+fn a_signal_while_a_credential_plugin_hangs_leaves_no_child() {
+    use std::os::unix::process::ExitStatusExt;
+    for (sig, name) in [
+        (libc::SIGINT, "INT"),
+        (libc::SIGTERM, "TERM"),
+        (libc::SIGHUP, "HUP"),
+    ] {
+        let d = tempfile::tempdir().unwrap();
+        let pids = d.path().join("pids");
+        let script = d.path().join("hang.sh");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nsleep 300 &\necho $! > {p}.tmp\necho $$ >> {p}.tmp\nmv {p}.tmp {p}\nwait\n",
+                p = pids.display()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let k = d.path().join("kubeconfig");
+        std::fs::write(
+            &k,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:9\ncontexts:\n- name: c\n  context: {{cluster: c, user: u}}\ncurrent-context: c\nusers:\n- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never\n",
+                script.display()
+            ),
+        )
+        .unwrap();
+        let run = common::process::Running::start(
+            bare_plugin()
+                .env("KUBECONFIG", &k)
+                .env("KUBECTL_ETCD_CONFIG", d.path().join("memory.yaml"))
+                .args(["--request-timeout=100s", "status"]),
+        );
+        let start = Instant::now();
+        while !pids.exists() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{name}: plugin never ran"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        run.signal(sig);
+        let (out, _) = run.finish();
+        assert_eq!(out.status.signal(), Some(sig), "{name}: {:?}", out.status);
+        let pids = std::fs::read_to_string(&pids).unwrap();
+        let pids: Vec<&str> = pids.split_whitespace().collect();
+        assert_eq!(pids.len(), 2, "the plugin and its child: {pids:?}");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !pids.iter().all(|p| gone(p)) {
+            assert!(
+                Instant::now() < deadline,
+                "{name}: plugin processes left running: {pids:?}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
