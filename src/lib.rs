@@ -505,6 +505,33 @@ mod tests {
         assert_eq!(doctor.len(), 2, "{doctor:?}");
     }
 
+    /// README's troubleshooting table lists the codes `--help` lists, no more, no fewer.
+    #[test]
+    fn readme_troubleshooting_codes_are_the_help_codes() {
+        let readme = include_str!("../README.md");
+        let table = readme
+            .split("## Troubleshooting")
+            .nth(1)
+            .expect("README has a Troubleshooting section");
+        let codes: std::collections::BTreeSet<i32> = table
+            .lines()
+            .skip_while(|l| !l.starts_with("| exit"))
+            .skip(2)
+            .take_while(|l| l.starts_with('|'))
+            .map(|l| {
+                l.trim_start_matches('|')
+                    .split('|')
+                    .next()
+                    .and_then(|c| c.trim().parse().ok())
+                    .unwrap_or_else(|| panic!("a code: {l}"))
+            })
+            .collect();
+        let (common, _) = help_table();
+        let mut want: std::collections::BTreeSet<i32> = common.keys().copied().collect();
+        want.insert(exit::CRITICAL);
+        assert_eq!(codes, want);
+    }
+
     #[test]
     fn a_closed_pipe_is_not_a_failure() {
         let e = io::Error::from(io::ErrorKind::BrokenPipe);
