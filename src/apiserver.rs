@@ -51,6 +51,37 @@ pub enum ApiError {
     Other(String),
 }
 
+/// What the API server's audit log sees: `kubectl-etcd/VERSION (os/arch)`, in Go's names for
+/// the system and the architecture, as kubectl's `kubectl/VERSION (os/arch)`.
+pub fn user_agent() -> String {
+    format!(
+        "kubectl-etcd/{} ({}/{})",
+        env!("CARGO_PKG_VERSION"),
+        go_os(),
+        go_arch()
+    )
+}
+
+const fn go_os() -> &'static str {
+    if cfg!(target_os = "macos") {
+        "darwin"
+    } else if cfg!(target_os = "windows") {
+        "windows"
+    } else {
+        "linux"
+    }
+}
+
+const fn go_arch() -> &'static str {
+    if cfg!(target_arch = "x86_64") {
+        "amd64"
+    } else if cfg!(target_arch = "aarch64") {
+        "arm64"
+    } else {
+        "unknown"
+    }
+}
+
 /// A connected API client and what it was built from, for messages and per-context memory.
 #[derive(Clone)]
 pub struct Api {
@@ -121,10 +152,37 @@ async fn connect_with(f: &ConnectOptions, mut loaded: kubeconfig::Loaded) -> Res
         .clone()
         .or_else(|| named.and_then(|c| c.user.clone()))
         .unwrap_or_default();
+    // A user the kubeconfig does not define is a kubeconfig problem, as a missing cluster is
+    // (kubectl refuses both), not a request sent without credentials.
+    if !user_name.is_empty() && !loaded.config.auth_infos.iter().any(|u| u.name == user_name) {
+        return Err(ApiError::Config(match &f.user {
+            Some(_) => {
+                let known: Vec<&str> = loaded
+                    .config
+                    .auth_infos
+                    .iter()
+                    .map(|u| u.name.as_str())
+                    .collect();
+                format!(
+                    "--user {user_name:?} not found in the kubeconfig (known: {})",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                )
+            }
+            None => format!(
+                "{}: names user {user_name:?}, which the kubeconfig does not define",
+                loaded.locate(kubeconfig::Kind::Context, &context, "user")
+            ),
+        }));
+    }
     let chosen = kubeclient::Chosen {
         cluster: &cluster_name,
         user: &user_name,
     };
+    kubeclient::check_insecure(&loaded, &chosen).map_err(|e| ApiError::Config(e.to_string()))?;
     kubeclient::inline_files(&mut loaded, &chosen).map_err(|e| ApiError::Config(e.to_string()))?;
     let options = KubeConfigOptions {
         context: f.context.clone(),
@@ -140,7 +198,8 @@ async fn connect_with(f: &ConnectOptions, mut loaded: kubeconfig::Loaded) -> Res
     if let Some(server) = &f.server {
         config.cluster_url = server.parse().map_err(|_| {
             ApiError::Config(format!(
-                "--server {server:?} is not a URL (e.g. https://10.0.0.1:6443)"
+                "--server {:?} is not a URL (e.g. https://10.0.0.1:6443)",
+                crate::redact::url(server)
             ))
         })?;
     }
@@ -168,6 +227,9 @@ async fn connect_with(f: &ConnectOptions, mut loaded: kubeconfig::Loaded) -> Res
     if f.insecure_skip_tls_verify {
         config.accept_invalid_certs = true;
     }
+    if let Ok(ua) = hyper::header::HeaderValue::from_str(&user_agent()) {
+        config.headers.push((hyper::header::USER_AGENT, ua));
+    }
     if let Some(t) = f.request_timeout.filter(|t| !t.is_zero()) {
         config.connect_timeout = Some(t);
         config.read_timeout = Some(t);
@@ -175,11 +237,8 @@ async fn connect_with(f: &ConnectOptions, mut loaded: kubeconfig::Loaded) -> Res
     } else {
         config.connect_timeout = Some(Duration::from_secs(10));
     }
-    let server = config
-        .cluster_url
-        .to_string()
-        .trim_end_matches('/')
-        .to_string();
+    // Shown in messages and kept in the credentials memory: never with credentials inside.
+    let server = crate::redact::url(config.cluster_url.to_string().trim_end_matches('/'));
     let cluster_id =
         crate::config::ClusterId::new(&server, config.root_cert.as_deref(), &cluster_name);
     let client = kube::Client::try_from(config).map_err(|e| {

@@ -25,7 +25,8 @@ impl Endpoint {
     pub fn parse(s: &str) -> Result<Endpoint, String> {
         let bad = |why: &str| {
             format!(
-                "malformed endpoint {s:?}: {why} (expected https://HOST:PORT, e.g. https://10.0.0.1:2379)"
+                "malformed endpoint {:?}: {why} (expected https://HOST:PORT, e.g. https://10.0.0.1:2379)",
+                crate::redact::url(s)
             )
         };
         let s_trim = s.trim();

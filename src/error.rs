@@ -37,7 +37,7 @@ pub enum Error {
     /// Ctrl-C before compare's first sample: nothing was shown.
     #[error("interrupted")]
     Cancelled,
-    /// Ctrl-C or SIGTERM during an operation that cleaned up after itself.
+    /// Ctrl-C, SIGTERM or SIGHUP during an operation that cleaned up after itself.
     #[error("interrupted; nothing was saved")]
     Interrupted,
 }

@@ -29,13 +29,15 @@ const RANKS: &[(&str, u8)] = &[
     ("compat", 0),
     ("config", 0),
     ("duration", 0),
-    ("endpoint", 0),
     ("examples", 0),
     ("humanize", 0),
     ("material", 0),
     ("names", 0),
+    ("redact", 0),
     // Kubernetes: the kubeconfig, the API client, then what is found and fetched through it.
     ("kubeconfig", 1),
+    // etcdctl's endpoint rules; its messages show URLs through redact.
+    ("endpoint", 1),
     ("apiserver", 2),
     ("credentials", 3),
     ("discover", 3),

@@ -52,9 +52,12 @@ fn assert_saved(file: &Path, out: &str, err: &str, code: i32) {
     assert_eq!(out, format!("Snapshot saved at {}\n", file.display()));
     let mode = std::fs::metadata(file).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
-    let mut part = file.as_os_str().to_owned();
-    part.push(".part");
-    assert!(!Path::new(&part).exists());
+    // Nothing but saved files next to it: no temporary file left.
+    let dir = file.parent().unwrap();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let name = e.unwrap().file_name();
+        assert!(!name.to_string_lossy().ends_with(".part"), "{name:?} left");
+    }
     // Piped: no progress line redrawn with carriage returns.
     assert!(!err.contains('\r'), "{err:?}");
 }
@@ -192,6 +195,27 @@ fn damaged_files_are_refused() {
     let (_, err, code) = status(&good[..good.len() / 2]);
     assert_eq!(code, 1, "{err}");
 
+    // The last bytes cut off: etcdutl's restore refuses it, and so does status; the same
+    // data without its trailer (a member's db file) is accepted.
+    let (out, err, code) = status(&good[..good.len() - 7]);
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert!(
+        err.starts_with("Error: ") && err.contains("cut short"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let (_, rerr, rcode) = run_for(
+        Command::new(etcdutl())
+            .args(["snapshot", "restore"])
+            .arg(&file)
+            .arg("--data-dir")
+            .arg(dir.path().join("restored")),
+        Duration::from_secs(30),
+    );
+    assert_ne!(rcode, 0, "etcdutl restores a cut snapshot? {rerr}");
+    let (_, err, code) = status(&good[..good.len() - 32]);
+    assert_eq!(code, 0, "{err}");
+
     // A missing file.
     let (_, err, code) = run_for(
         bare_plugin().args(["snapshot", "status", "/nonexistent/snap.db"]),
@@ -221,7 +245,14 @@ fn ctrl_c_mid_stream_leaves_no_file() {
     fill(&lab, "big", 24, 1_000_000);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("snap.db");
-    let part = dir.path().join("snap.db.part");
+    // The temporary file, whatever its fresh name.
+    let part = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| p.to_string_lossy().ends_with(".part"))
+    };
     let mut child = lab
         .plugin()
         .args(["snapshot", "save"])
@@ -234,7 +265,11 @@ fn ctrl_c_mid_stream_leaves_no_file() {
     // Wait (bounded) for bytes in the .part file, then freeze the member so that the stream
     // is certainly mid-way when Ctrl-C arrives.
     let start = Instant::now();
-    while std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0) == 0 {
+    while part()
+        .and_then(|p| std::fs::metadata(p).ok())
+        .map_or(0, |m| m.len())
+        == 0
+    {
         assert!(
             child.try_wait().unwrap().is_none(),
             "save ended before any byte was seen"
@@ -255,6 +290,6 @@ fn ctrl_c_mid_stream_leaves_no_file() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{err}");
     assert!(err.contains("interrupted; nothing was saved"), "{err}");
-    assert!(!file.exists() && !part.exists());
+    assert!(!file.exists() && part().is_none());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }

@@ -72,7 +72,7 @@ fn planted(n: usize) -> Vec<String> {
 #[test]
 fn planted_secrets_never_reach_stdout_or_stderr() {
     let lab = Lab::start(1);
-    let s = planted(20);
+    let s = planted(28);
     let p = &lab.pki;
     let read = |path: &Path| std::fs::read(path).unwrap();
     let mut cfg = kubeadm_api_config(&lab, TOKEN);
@@ -243,6 +243,36 @@ fn planted_secrets_never_reach_stdout_or_stderr() {
             file("k8", &kubeconfig(&api, &exec_user(&prints_garbage))),
         ),
         ("a type mistake", file("k9", &format!("users: {}\n", s[14]))),
+        // Credentials inside the server's URL: the server answers, or nothing listens.
+        (
+            "a server URL with user:password",
+            file(
+                "k10",
+                &kubeconfig(&api, &token_user(&s[13])).replace(
+                    &api.url,
+                    &api.url
+                        .replacen("https://", &format!("https://{}:{}@", s[20], s[21]), 1),
+                ),
+            ),
+        ),
+        (
+            "an unreachable server URL with user:password",
+            file(
+                "k11",
+                &kubeconfig(&api, &token_user(TOKEN)).replace(
+                    &api.url,
+                    &format!("https://{}:{}@127.0.0.1:1", s[22], s[23]),
+                ),
+            ),
+        ),
+        (
+            "a server URL with a query token",
+            file(
+                "k12",
+                &kubeconfig(&api, &token_user(&s[13]))
+                    .replace(&api.url, &format!("{}/?access_token={}", api.url, s[24])),
+            ),
+        ),
     ];
     let cacert = file("cacert.pem", &format!("not a certificate {}\n", s[15]));
     let bad_key = file(
@@ -288,6 +318,17 @@ fn planted_secrets_never_reach_stdout_or_stderr() {
             ],
         ),
         ("--token refused", vec![format!("--token={}", s[18])]),
+        (
+            "--server with user:password, unreachable",
+            vec![format!("--server=https://{}:{}@127.0.0.1:1", s[25], s[26])],
+        ),
+        (
+            "--endpoints with user:password",
+            vec![format!(
+                "--endpoints=https://admin:{}@127.0.0.1:2379",
+                s[27]
+            )],
+        ),
         ("a corrupt memory file", vec![]),
     ];
     let check = |what: &str, c: &mut Command, must_fail: bool| {

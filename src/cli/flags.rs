@@ -48,7 +48,7 @@ pub(super) fn options(e: EtcdFlags, k: KubeFlags, no_color: bool) -> Options {
         },
         insecure_skip_tls_verify: e.insecure_skip_tls_verify,
         insecure_transport: e.insecure_transport,
-        dial_timeout: no_limit_if_zero(e.dial_timeout),
+        dial_timeout: dial_limit(e.dial_timeout, e.command_timeout),
         command_timeout: e.command_timeout,
         write_out: e.write_out,
         hex: e.hex,
@@ -176,14 +176,11 @@ impl KubeFlags {
     }
 }
 
-/// etcdctl's `--dial-timeout 0` means no limit. Every wait here stays bounded, so "no limit" is
-/// a day: longer than anyone waits for a dial, and no arithmetic on it overflows.
-fn no_limit_if_zero(d: Duration) -> Duration {
-    if d.is_zero() {
-        Duration::from_secs(24 * 3600)
-    } else {
-        d
-    }
+/// etcdctl's `--dial-timeout 0` means no limit of its own; etcdctl still ends within its
+/// command timeout. Here too: a dial (TCP, the TLS handshake, the first answer) with 0 is
+/// bounded by --command-timeout, so a member that accepts TCP and never speaks cannot hang it.
+fn dial_limit(dial: Duration, command: Duration) -> Duration {
+    if dial.is_zero() { command } else { dial }
 }
 
 /// kubectl's --request-timeout: a Go duration, or a bare number of seconds.
@@ -238,7 +235,8 @@ pub struct EtcdFlags {
     )]
     pub insecure_transport: bool,
 
-    /// Time to open a connection to a member (Go syntax: 500ms, 2s, 1m; 0: no limit, as etcdctl)
+    /// Time to open a connection to a member (Go syntax: 500ms, 2s, 1m; 0: no limit of its own,
+    /// bounded by --command-timeout as in etcdctl)
     #[arg(long, global = true, env = "ETCDCTL_DIAL_TIMEOUT", default_value = "2s", value_parser = duration::parse, value_name = "DURATION")]
     pub dial_timeout: Duration,
 

@@ -56,8 +56,9 @@ Save a member's snapshot to a file, or check a snapshot file (etcdutl snapshot s
 save: from one member (--member, else a healthy follower with the highest applied index; the \
 leader only when no follower can serve), direct or through a port-forward. The exec route \
 cannot carry the file out of a distroless etcd pod, so save needs client credentials. Written \
-to FILE.part (mode 0600), checked against the sha256 the member appends, fsynced, then renamed; \
-on any failure, timeout or Ctrl-C no file is left.
+to a fresh hidden file next to FILE (mode 0600), checked against the sha256 the member appends, \
+fsynced, read back and checked again, then renamed; on any failure, timeout, Ctrl-C, TERM or HUP \
+no file is left.
 
 status: etcdutl snapshot status, byte for byte (-w simple|table|json|fields; \
 --etcdctl-compat 3.6 for 3.6's layout with VERSION and live keys), after checking the file's \
@@ -78,19 +79,35 @@ state the cluster is in. Members are chosen by OpenShift's rule (--if-fragmented
 RBAC through Kubernetes: as for status (get/list pods; create pods/portforward for the \
 port-forward route). The exec route cannot defragment: give client credentials.";
 
-/// What `kubectl etcd` with no command prints: the usage line and each command with its
-/// one-line description.
-pub fn short_usage() -> String {
+/// What `kubectl etcd` (or `kubectl etcd snapshot`, `… config`) with no command prints: the
+/// usage line and each command under the one given, with its one-line description.
+pub fn short_usage(args: &[std::ffi::OsString]) -> String {
     use clap::CommandFactory;
-    let cmd = Cli::command();
-    let mut out = String::from("Usage: kubectl etcd [FLAGS] <COMMAND>\n\nCommands:\n");
-    let subs: Vec<_> = cmd.get_subcommands().filter(|s| !s.is_hide_set()).collect();
+    let mut cmd = Cli::command();
+    let mut path = String::from("kubectl etcd");
+    let mut flags = " [FLAGS]";
+    for a in args.iter().filter_map(|a| a.to_str()) {
+        if let Some(sub) = cmd.find_subcommand(a).cloned() {
+            path = format!("{path} {}", sub.get_name());
+            flags = "";
+            cmd = sub;
+        }
+    }
+    let mut out = format!("Usage: {path}{flags} <COMMAND>\n\nCommands:\n");
+    // Below the root, the hidden commands (snapshot's) are the ones asked for.
+    let below_root = flags.is_empty();
+    let subs: Vec<_> = cmd
+        .get_subcommands()
+        .filter(|s| below_root || !s.is_hide_set())
+        .collect();
     let width = subs.iter().map(|s| s.get_name().len()).max().unwrap_or(0);
     for s in subs {
         let about = s.get_about().map(|a| a.to_string()).unwrap_or_default();
         let first = about.lines().next().unwrap_or("");
         out.push_str(&format!("  {:width$}  {first}\n", s.get_name()));
     }
-    out.push_str("\nSee 'kubectl etcd --help' for the flags and exit statuses.\n");
+    out.push_str(&format!(
+        "\nSee '{path} --help' for the flags and exit statuses.\n"
+    ));
     out
 }

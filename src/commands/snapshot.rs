@@ -27,6 +27,11 @@ pub fn status(
     };
     let (trailer, s) = status::verified(file, layout);
     let trailer = trailer.map_err(|e| Error::Failed(format!("{name}: {e}")))?;
+    if trailer == Trailer::Absent {
+        // Without a trailer the file must be a whole db file, not a snapshot cut short.
+        crate::snapshot::truncated::check_db_file(file)
+            .map_err(|e| Error::Failed(format!("{name}: {e}")))?;
+    }
     let s = s.map_err(|e| Error::Failed(format!("{name}: {e}")))?;
     if trailer == Trailer::Absent {
         writeln!(
@@ -59,6 +64,47 @@ pub async fn save(
     member: Option<&str>,
     timeout: Duration,
 ) -> Result<Outcome, Error> {
+    // Signals that end a run (Ctrl-C, TERM, a closed terminal's HUP) are caught from before the
+    // temporary file exists until it is gone or renamed.
+    let (mut int, mut term, mut hup) = (
+        signal(SignalKind::interrupt())?,
+        signal(SignalKind::terminate())?,
+        signal(SignalKind::hangup())?,
+    );
+    // The target is checked and the temporary file created before anything is fetched.
+    let part = PartFile::create(file).map_err(|e| Error::Failed(e.to_string()))?;
+    let tty = std::io::stderr().is_terminal();
+    // Dropping the transfer (a signal) drops its temporary file, which removes it.
+    let result = tokio::select! {
+        r = transfer(ctx, &mut *io.err, part, member, timeout, tty) => r,
+        _ = int.recv() => Err(Error::Interrupted),
+        _ = term.recv() => Err(Error::Interrupted),
+        _ = hup.recv() => Err(Error::Interrupted),
+    };
+    if tty {
+        write!(io.err, "\r\x1b[2K")?;
+    }
+    let saved = result?;
+    writeln!(
+        io.err,
+        "{} in {:.1}s, sha256 {} verified",
+        crate::humanize::bytes(saved.size),
+        saved.took.as_secs_f64(),
+        saved.sha256
+    )?;
+    writeln!(io.out, "Snapshot saved at {}", file.display())?;
+    Ok(Outcome::Done)
+}
+
+/// Picks the member, opens its snapshot stream and saves it into `part`.
+async fn transfer(
+    ctx: &Context,
+    err: &mut dyn std::io::Write,
+    part: PartFile,
+    member: Option<&str>,
+    timeout: Duration,
+    tty: bool,
+) -> Result<save::Saved, Error> {
     let cluster = &ctx.cluster;
     let statuses = cluster.each(|mut c| async move { c.status().await }).await;
     let candidates: Vec<Candidate> = cluster
@@ -82,21 +128,13 @@ pub async fn save(
         .await
         .map_err(|e| Error::Failed(format!("{}: {e}", target.endpoint)))?;
     writeln!(
-        io.err,
+        err,
         "Saving a snapshot of {} ({}) via {}",
         target.endpoint,
         chosen.why,
         conn.via()
     )?;
-    // Signals are caught from before the `.part` file exists until it is gone or renamed.
-    let (mut int, mut term) = (
-        signal(SignalKind::interrupt())?,
-        signal(SignalKind::terminate())?,
-    );
-    let part = PartFile::create(file).map_err(|e| Error::Failed(e.to_string()))?;
-    let tty = std::io::stderr().is_terminal();
     let mut last = Instant::now();
-    let err = &mut *io.err;
     let mut finished = false;
     let mut progress = |p: save::Progress| {
         let done = p.received == p.total && !finished;
@@ -107,27 +145,11 @@ pub async fn save(
         }
     };
     let mut source = Stream(stream);
-    // Dropping the save (Ctrl-C, timeout) drops its `.part` file, which removes it.
-    let result = tokio::select! {
+    tokio::select! {
         r = save::save(&mut source, part, &mut progress) => r.map_err(|e| Error::Failed(format!("{}: {e}", target.endpoint))),
         _ = tokio::time::sleep(timeout) => Err(Error::Failed(format!(
             "{}: the snapshot did not complete within --timeout {timeout:?}; nothing was saved",
             target.endpoint
         ))),
-        _ = int.recv() => Err(Error::Interrupted),
-        _ = term.recv() => Err(Error::Interrupted),
-    };
-    if tty {
-        write!(io.err, "\r\x1b[2K")?;
     }
-    let saved = result?;
-    writeln!(
-        io.err,
-        "{} in {:.1}s, sha256 {} verified",
-        crate::humanize::bytes(saved.size),
-        saved.took.as_secs_f64(),
-        saved.sha256
-    )?;
-    writeln!(io.out, "Snapshot saved at {}", file.display())?;
-    Ok(Outcome::Done)
 }

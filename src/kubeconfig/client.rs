@@ -63,9 +63,8 @@ pub fn inline_files(loaded: &mut Loaded, chosen: &Chosen<'_>) -> Result<(), Clie
         {
             key = Some(read(Kind::User, chosen.user, "client-key", p)?);
         }
-        if u.token.is_none()
-            && let Some(p) = &u.token_file
-        {
+        // tokenFile wins over token, as in client-go (kubectl sends the file's token).
+        if let Some(p) = &u.token_file {
             let t = read(Kind::User, chosen.user, "tokenFile", p)?;
             token = Some(String::from_utf8_lossy(&t).trim().to_string());
         }
@@ -91,6 +90,25 @@ pub fn inline_files(loaded: &mut Loaded, chosen: &Chosen<'_>) -> Result<(), Clie
         }
     }
     Ok(())
+}
+
+/// kubectl refuses a cluster that both skips verification and names a CA ("specifying a root
+/// certificates file with the insecure flag is not allowed"): so does the plugin, rather than
+/// silently trusting one of the two.
+pub fn check_insecure(loaded: &Loaded, chosen: &Chosen<'_>) -> Result<(), ClientConfigError> {
+    match find_cluster(loaded, chosen.cluster) {
+        Some(c)
+            if c.insecure_skip_tls_verify == Some(true)
+                && (c.certificate_authority.is_some()
+                    || c.certificate_authority_data.is_some()) =>
+        {
+            Err(ClientConfigError::Field(format!(
+                "{}: true together with a certificate authority, which kubectl refuses: remove one of the two",
+                loaded.locate(Kind::Cluster, chosen.cluster, "insecure-skip-tls-verify")
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// kube-rs' error for the chosen context, worded with the file, entry and field. The inner

@@ -115,7 +115,7 @@ pub async fn run(exec: &ExecConfig, timeout: Duration) -> Result<ExecResult, Plu
             .map(|h| format!(" ({})", mask(h.trim())))
             .unwrap_or_default(),
     })?;
-    let group = Group(child.id());
+    let group = Group::new(child.id());
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
     let work = async {
@@ -164,8 +164,71 @@ pub async fn run(exec: &ExecConfig, timeout: Duration) -> Result<ExecResult, Plu
 }
 
 /// Kills the plugin's process group when dropped: at the deadline, at the end of the run, or
-/// when the run is cancelled (Ctrl-C drops the future that owns it).
+/// when the run is cancelled (Ctrl-C drops the future that owns it). While it lives, INT, TERM
+/// and HUP, which would end this process without running any drop, kill the group first (see
+/// [`on_signal`]).
 struct Group(Option<u32>);
+
+/// Process groups of plugins running now, for the signal handler (0: a free slot).
+static GROUPS: [std::sync::atomic::AtomicI32; 8] =
+    [const { std::sync::atomic::AtomicI32::new(0) }; 8];
+/// The signals that end a run, and their actions before the first plugin started.
+const ENDING: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+static SAVED: std::sync::Mutex<Option<[libc::sigaction; 3]>> = std::sync::Mutex::new(None);
+
+/// The handler while a plugin runs: kill every plugin group (kill(2) is async-signal-safe),
+/// put back the action that was there before and raise the signal again, so the process ends
+/// (or the earlier handler runs) as it would have without a plugin.
+extern "C" fn on_signal(sig: libc::c_int) {
+    for g in &GROUPS {
+        let pid = g.load(std::sync::atomic::Ordering::SeqCst);
+        if pid > 0 {
+            // SAFETY: kill(2) is async-signal-safe; the group is one this process made.
+            unsafe { libc::kill(-pid, libc::SIGKILL) };
+        }
+    }
+    // SAFETY: signal(2) and raise(3) are async-signal-safe. SIG_DFL is the action a plain
+    // process has; if an earlier handler was installed, `Group::drop` restores it later.
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+        libc::raise(sig);
+    }
+}
+
+impl Group {
+    fn new(pid: Option<u32>) -> Group {
+        let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) else {
+            return Group(None);
+        };
+        let slot = GROUPS.iter().find(|g| {
+            g.compare_exchange(
+                0,
+                pid,
+                std::sync::atomic::Ordering::SeqCst,
+                std::sync::atomic::Ordering::SeqCst,
+            )
+            .is_ok()
+        });
+        if slot.is_some() {
+            let mut saved = SAVED.lock().unwrap_or_else(|e| e.into_inner());
+            if saved.is_none() {
+                // SAFETY: sigaction(2) with a handler that only calls async-signal-safe
+                // functions; the previous actions are kept to be restored.
+                let mut old: [libc::sigaction; 3] = unsafe { std::mem::zeroed() };
+                for (i, sig) in ENDING.into_iter().enumerate() {
+                    unsafe {
+                        let mut act: libc::sigaction = std::mem::zeroed();
+                        act.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
+                        libc::sigemptyset(&mut act.sa_mask);
+                        libc::sigaction(sig, &act, &mut old[i]);
+                    }
+                }
+                *saved = Some(old);
+            }
+        }
+        Group(Some(pid as u32))
+    }
+}
 
 impl Drop for Group {
     fn drop(&mut self) {
@@ -174,6 +237,19 @@ impl Drop for Group {
             // it has no memory effects. The group is ours: it was made at spawn.
             unsafe {
                 libc::kill(-pid, libc::SIGKILL);
+            }
+            let ordering = std::sync::atomic::Ordering::SeqCst;
+            if let Some(g) = GROUPS.iter().find(|g| g.load(ordering) == pid) {
+                g.store(0, ordering);
+            }
+            if GROUPS.iter().all(|g| g.load(ordering) == 0) {
+                let mut saved = SAVED.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(old) = saved.take() {
+                    for (i, sig) in ENDING.into_iter().enumerate() {
+                        // SAFETY: puts back the action saved in `Group::new`.
+                        unsafe { libc::sigaction(sig, &old[i], std::ptr::null_mut()) };
+                    }
+                }
             }
         }
     }

@@ -7,3 +7,4 @@ mod fuzz;
 pub mod pick;
 pub mod save;
 pub mod status;
+pub mod truncated;

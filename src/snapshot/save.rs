@@ -1,11 +1,18 @@
-//! Saving a member's snapshot stream to a file, as etcdctl does and more carefully: the bytes
-//! go to `FILE.part` (mode 0600), the sha256 the member appends is checked against the data,
-//! the file is fsynced and only then renamed. Whatever goes wrong, or when the future is
-//! dropped (Ctrl-C, a timeout), the `.part` file is removed and `FILE` is untouched.
+//! Saving a member's snapshot stream to a file, as etcdctl does and more carefully. Before any
+//! byte is fetched the target is checked (not a directory, not a device or FIFO) and a fresh
+//! temporary file is created next to it, exclusively (`O_EXCL|O_NOFOLLOW`: never a leftover,
+//! never through a symlink), mode 0600. The bytes go there, the sha256 the member appends is
+//! checked against the stream, the file is fsynced and read back from disk and checked again;
+//! then, holding a lock on the directory, it is renamed over the target, the directory is
+//! fsynced and the target is checked to be the file written. Whatever goes wrong, or when the
+//! future is dropped (a signal, a timeout), the temporary file is removed and the target is
+//! untouched.
 
+use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io::{self, BufWriter, Read, Seek, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -17,7 +24,10 @@ pub trait Source {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SaveError {
-    #[error("could not open {path} ({source})")]
+    /// The target cannot take a snapshot; found before anything is fetched.
+    #[error("{path} {why}")]
+    Target { path: String, why: String },
+    #[error("could not create a file next to {path} ({source})")]
     Open { path: String, source: io::Error },
     #[error("writing {path}: {source}")]
     Write { path: String, source: io::Error },
@@ -27,6 +37,9 @@ pub enum SaveError {
         to: String,
         source: io::Error,
     },
+    /// What is on disk is not what was received.
+    #[error("{path}: {why}; nothing was saved")]
+    Verify { path: String, why: String },
     /// The stream failed (the member, the connection, the port-forward).
     #[error("{0}")]
     Stream(String),
@@ -38,33 +51,95 @@ pub enum SaveError {
     Mismatch { expected: String, got: String },
 }
 
-/// A file being written as `PATH.part`; removed on drop unless committed.
+/// How long a save waits for another save's rename in the same directory.
+const LOCK_WAIT: Duration = Duration::from_secs(30);
+
+/// A snapshot being written to a fresh temporary file next to its destination; removed on drop
+/// unless committed.
 pub struct PartFile {
     part: PathBuf,
     dest: PathBuf,
     out: Option<BufWriter<File>>,
 }
 
+/// The temporary file's name: the target's, this process's id, a counter and the clock, so
+/// that neither a leftover nor a concurrent save can share it.
+fn part_name(dest_name: &std::ffi::OsStr, attempt: u32) -> OsString {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let mut name = OsString::from(".");
+    name.push(dest_name);
+    name.push(format!(".{}-{nanos:08x}{attempt}.part", std::process::id()));
+    name
+}
+
 impl PartFile {
+    /// Checks the destination and creates the temporary file next to it.
     pub fn create(dest: &Path) -> Result<PartFile, SaveError> {
-        let mut part = dest.as_os_str().to_owned();
-        part.push(".part");
-        let part = PathBuf::from(part);
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&part)
-            .map_err(|source| SaveError::Open {
-                path: part.display().to_string(),
-                source,
-            })?;
-        Ok(PartFile {
-            part,
-            dest: dest.to_path_buf(),
-            out: Some(BufWriter::with_capacity(1 << 20, file)),
+        let shown = dest.display().to_string();
+        let target = |why: &str| SaveError::Target {
+            path: shown.clone(),
+            why: why.to_string(),
+        };
+        // Through a symlink, what matters is what it points at (the rename replaces the link).
+        match std::fs::metadata(dest) {
+            Ok(m) if m.is_dir() => {
+                return Err(target(
+                    "is a directory: name a file in it, e.g. DIR/snapshot.db",
+                ));
+            }
+            Ok(m) if !m.is_file() => {
+                return Err(target(
+                    "is not a regular file (a device, FIFO or socket): name a new file",
+                ));
+            }
+            _ => {}
+        }
+        let name = dest
+            .file_name()
+            .ok_or_else(|| target("names no file: give a file name, e.g. snapshot.db"))?;
+        let dir = match dest.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let mut last = None;
+        for attempt in 0..8 {
+            let part = dir.join(part_name(name, attempt));
+            match OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .open(&part)
+            {
+                Ok(file) => {
+                    return Ok(PartFile {
+                        part,
+                        dest: dest.to_path_buf(),
+                        out: Some(BufWriter::with_capacity(1 << 20, file)),
+                    });
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+                Err(source) => {
+                    return Err(SaveError::Open {
+                        path: shown,
+                        source,
+                    });
+                }
+            }
+        }
+        Err(SaveError::Open {
+            path: shown,
+            source: last.unwrap_or_else(|| io::Error::from(io::ErrorKind::AlreadyExists)),
         })
+    }
+
+    /// The temporary file's path (tests look for it).
+    pub fn path(&self) -> &Path {
+        &self.part
     }
 
     fn write(&mut self, data: &[u8]) -> Result<(), SaveError> {
@@ -75,17 +150,35 @@ impl PartFile {
         })
     }
 
-    /// Flushes, fsyncs, closes and renames to the destination.
-    fn commit(mut self) -> Result<(), SaveError> {
+    /// Flushes and fsyncs; reads the file back and checks its data against `digest` (the
+    /// member's sha256, which ends the file); then, under the directory's lock, renames it to
+    /// the destination, fsyncs the directory and checks the destination is this file.
+    async fn commit(mut self, digest: &[u8]) -> Result<(), SaveError> {
         let part = self.part.display().to_string();
         let werr = |source| SaveError::Write {
             path: part.clone(),
             source,
         };
         let out = self.out.take().expect("open until commit");
-        let file = out.into_inner().map_err(|e| werr(e.into_error()))?;
+        let mut file = out.into_inner().map_err(|e| werr(e.into_error()))?;
         file.sync_all().map_err(werr)?;
-        drop(file);
+        let verify = |why: String| SaveError::Verify {
+            path: part.clone(),
+            why,
+        };
+        let on_disk =
+            hash_data(&mut file).map_err(|e| verify(format!("cannot read it back: {e}")))?;
+        if on_disk.as_deref() != Some(digest) {
+            return Err(verify(
+                "the file read back from disk does not match the member's sha256".into(),
+            ));
+        }
+        let dir = match self.dest.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let dir = File::open(&dir).map_err(werr)?;
+        let _lock = DirLock::take(&dir).await.map_err(werr)?;
         std::fs::rename(&self.part, &self.dest).map_err(|source| SaveError::Rename {
             from: part.clone(),
             to: self.dest.display().to_string(),
@@ -93,7 +186,72 @@ impl PartFile {
         })?;
         // Renamed: nothing left to remove.
         self.part = PathBuf::new();
+        dir.sync_all().map_err(werr)?;
+        let (written, now) = (
+            file.metadata().map_err(werr)?,
+            std::fs::symlink_metadata(&self.dest).map_err(werr)?,
+        );
+        if (written.dev(), written.ino()) != (now.dev(), now.ino()) {
+            return Err(SaveError::Verify {
+                path: self.dest.display().to_string(),
+                why: "another process replaced it while it was being saved".into(),
+            });
+        }
         Ok(())
+    }
+}
+
+/// The sha256 of a saved snapshot's data (all but its last 32 bytes) as read from `file`, if
+/// the file ends with that digest.
+fn hash_data(file: &mut File) -> io::Result<Option<Vec<u8>>> {
+    let len = file.metadata()?.len();
+    if len < 32 {
+        return Ok(None);
+    }
+    file.rewind()?;
+    let mut sha = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut left = len - 32;
+    let mut buf = vec![0u8; 1 << 20];
+    while left > 0 {
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = file.read(&mut buf[..want])?;
+        if n == 0 {
+            return Ok(None);
+        }
+        sha.update(&buf[..n]);
+        left -= n as u64;
+    }
+    let mut trailer = [0u8; 32];
+    file.read_exact(&mut trailer)?;
+    let got = sha.finish();
+    Ok((got.as_ref() == trailer).then(|| got.as_ref().to_vec()))
+}
+
+/// flock(2) on the destination's directory while a save renames into it: two saves to one
+/// target finish one after the other, each checking that the target is its own file.
+struct DirLock<'a>(&'a File);
+
+impl<'a> DirLock<'a> {
+    async fn take(dir: &'a File) -> io::Result<DirLock<'a>> {
+        let start = Instant::now();
+        loop {
+            // SAFETY: flock(2) on a descriptor this function borrows for the lock's lifetime.
+            if unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+                return Ok(DirLock(dir));
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::WouldBlock || start.elapsed() > LOCK_WAIT {
+                return Err(e);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for DirLock<'_> {
+    fn drop(&mut self) {
+        // SAFETY: unlocks the lock taken in `take` on the same descriptor.
+        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
     }
 }
 
@@ -177,7 +335,7 @@ pub async fn save(
             got: super::status::hex(got.as_ref()),
         });
     }
-    file.commit()?;
+    file.commit(&expected).await?;
     Ok(Saved {
         size: received,
         sha256: super::status::hex(got.as_ref()),
@@ -237,7 +395,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&dest).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
-        assert!(!dir.path().join("snap.db.part").exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[tokio::test]
@@ -269,8 +427,57 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("snap.db");
         let part = PartFile::create(&dest).unwrap();
-        assert!(dir.path().join("snap.db.part").exists());
+        let path = part.path().to_path_buf();
+        assert!(path.exists());
         drop(part);
-        assert!(!dir.path().join("snap.db.part").exists());
+        assert!(!path.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[tokio::test]
+    async fn leftovers_symlinks_and_modes_are_not_inherited() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("snap.db");
+        // A leftover of 0.2.0's fixed name, as a symlink to a file that must stay as it is;
+        // and an existing target with a wider mode.
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.path().join("snap.db.part")).unwrap();
+        std::fs::write(&dest, "old").unwrap();
+        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let data = vec![3u8; 64];
+        run(&mut stream(&data, Some(sha(&data))), &dest)
+            .await
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+        let mode = std::fs::metadata(&dest).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(std::fs::read(&dest).unwrap().len(), 96);
+    }
+
+    #[test]
+    fn a_target_that_cannot_be_a_snapshot_fails_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = PartFile::create(dir.path()).err().unwrap();
+        assert!(
+            e.to_string()
+                .ends_with("is a directory: name a file in it, e.g. DIR/snapshot.db"),
+            "{e}"
+        );
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: mkfifo(3) on a path in this test's own directory.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = PartFile::create(&fifo).err().unwrap();
+        assert!(e.to_string().contains("is not a regular file"), "{e}");
+        let e = PartFile::create(&dir.path().join("missing/snap.db"))
+            .err()
+            .unwrap();
+        assert!(
+            e.to_string().starts_with("could not create a file next to"),
+            "{e}"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

@@ -79,6 +79,8 @@ pub struct Stats {
     /// upgrade requests (port-forward, exec) that were the first request on their connection:
     /// each paid a TCP and a TLS handshake on the client's critical path
     pub upgrades_on_fresh_connections: u64,
+    /// every distinct User-Agent header seen (audit logs tell clients apart by it)
+    pub user_agents: std::collections::BTreeSet<String>,
 }
 
 impl Stats {

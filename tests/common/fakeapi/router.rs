@@ -103,7 +103,17 @@ pub(crate) async fn handle(
     cert_user: Option<String>,
     req: Request<Incoming>,
 ) -> Resp {
-    state.stats.lock().expect("stats").requests += 1;
+    {
+        let mut stats = state.stats.lock().expect("stats");
+        stats.requests += 1;
+        if let Some(ua) = req
+            .headers()
+            .get(hyper::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+        {
+            stats.user_agents.insert(ua.to_string());
+        }
+    }
     let token_user = req
         .headers()
         .get(AUTHORIZATION)
