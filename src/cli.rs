@@ -12,7 +12,7 @@ use crate::route;
 use clap::{ArgAction, Args, Parser, Subcommand};
 
 mod groups;
-pub use groups::{DefragFlags, SamplingFlags, ThresholdFlags};
+pub use groups::{DefragFlags, SamplingFlags, ThresholdFlags, UsageFlags};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -160,6 +160,7 @@ impl Cli {
                 action: SnapshotCommand::Status { file },
             } => Run::SnapshotStatus { file },
             Command::Defrag(f) => Run::Defrag(f.args()),
+            Command::Usage(f) => Run::Usage(f.args()),
         };
         let fleet_contexts = if f.all_contexts {
             Some(Contexts::All)
@@ -272,6 +273,10 @@ pub enum Command {
         #[arg(long, value_name = "MEMBER")]
         raw: Option<String>,
     },
+    /// Bytes by Kubernetes resource (keys, bytes, largest object), live from one member or
+    /// from a snapshot file with the history compaction has not removed; never a value
+    #[command(after_help = crate::examples::USAGE)]
+    Usage(UsageFlags),
     /// Plugin version and git revision
     #[command(after_help = crate::examples::VERSION)]
     Version,

@@ -6,6 +6,7 @@
 pub mod compare;
 pub mod findings;
 pub mod fleet;
+pub mod usage;
 pub mod view;
 
 use crate::etcd::{Alarm, EndpointError, Status};

@@ -42,7 +42,10 @@ pub async fn run(
     {
         return Err(Error::CannotSee(cannot));
     }
-    let findings = super::metrics::findings(&mut samples, &scraped, t);
+    let mut findings = super::metrics::findings(&mut samples, &scraped, t);
+    if let Some(last) = samples.last() {
+        super::usage::storage_hook(ctx, &last.members, &mut findings).await;
+    }
     let report = Report::new(&samples, findings);
     let credentials = ctx.credentials.as_deref().unwrap_or("none");
     if ctx.format == Some(Format::Json) {

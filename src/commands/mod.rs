@@ -17,6 +17,7 @@ pub mod metrics;
 mod sampling;
 pub mod snapshot;
 pub mod status;
+pub mod usage;
 pub mod version;
 
 use crate::analysis::{Severity, Thresholds};
@@ -71,6 +72,8 @@ pub enum Command {
         file: PathBuf,
     },
     Defrag(defrag::Args),
+    /// `usage`: bytes by resource, live or from `--snapshot FILE` (no members then).
+    Usage(usage::Args),
     /// Status, health or doctor across clusters (`--all-contexts`, `--contexts`).
     Fleet {
         fleet: fleet::Fleet,
@@ -114,6 +117,11 @@ pub async fn run(
     if let Command::SnapshotStatus { file } = &command {
         return snapshot::status(file, context::format(&options)?, options.etcdctl_compat, io);
     }
+    if let Command::Usage(args) = &command
+        && let Some(file) = &args.snapshot
+    {
+        return usage::from_snapshot(file, args, context::format(&options)?, io);
+    }
     let ctx = context::resolve(&options).await?;
     for w in &ctx.warnings {
         writeln!(io.err, "Warning: {w}")?;
@@ -145,6 +153,7 @@ pub async fn run(
             timeout,
         } => snapshot::save(&ctx, io, &file, member.as_deref(), timeout).await,
         Command::Defrag(args) => defrag::run(&ctx, io, &args).await,
+        Command::Usage(args) => usage::run(&ctx, io, &args).await,
         Command::Metrics { interval, raw } => {
             metrics::run(&ctx, io, interval, raw.as_deref()).await
         }
