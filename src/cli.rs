@@ -15,7 +15,7 @@ mod flags;
 mod groups;
 mod help;
 pub use flags::{EtcdFlags, FleetFlags, KubeFlags, Via};
-pub use groups::{DefragFlags, SamplingFlags, ThresholdFlags};
+pub use groups::{DefragFlags, SamplingFlags, ThresholdFlags, UsageFlags};
 use help::{ABOUT, DEFRAG_ABOUT, HELP_TEMPLATE, SNAPSHOT_ABOUT};
 pub use help::{LONG_ABOUT, short_usage};
 use std::path::PathBuf;
@@ -110,6 +110,14 @@ impl Cli {
                 action: SnapshotCommand::Status { file },
             } => Run::Offline(Offline::SnapshotStatus { file }),
             Command::Defrag(f) => Run::Online(Online::Defrag(f.args())),
+            // From a snapshot file no member is contacted.
+            Command::Usage(f) => {
+                let args = f.args();
+                match args.snapshot.clone() {
+                    Some(file) => Run::Offline(Offline::UsageSnapshot { file, args }),
+                    None => Run::Online(Online::Usage(args)),
+                }
+            }
         };
         let fleet_contexts = if f.all_contexts {
             Some(Contexts::All)
@@ -219,6 +227,10 @@ pub enum Command {
         #[arg(long, value_name = "MEMBER")]
         raw: Option<String>,
     },
+    /// Bytes by Kubernetes resource (keys, bytes, largest object), live from one member or
+    /// from a snapshot file with the history compaction has not removed; never a value
+    #[command(after_help = crate::examples::USAGE)]
+    Usage(UsageFlags),
     /// Plugin version and git revision
     #[command(after_help = crate::examples::VERSION)]
     Version,

@@ -84,6 +84,13 @@ Examples:
   kubectl etcd snapshot status etcd-backup.db
   kubectl etcd snapshot status etcd-backup.db -w json";
 
+pub const USAGE: &str = "\
+Examples:
+  kubectl etcd usage                            # live, from a healthy follower
+  kubectl etcd usage --by namespace --top 10
+  kubectl etcd usage --in-namespace kube-system -w json
+  kubectl etcd usage --snapshot etcd-backup.db  # offline, with history per resource";
+
 pub const DEFRAG: &str = "\
 Examples:
   kubectl etcd defrag --dry-run                 # the plan only

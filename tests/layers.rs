@@ -372,30 +372,14 @@ fn only_main_exits_the_process() {
     assert!(exits.is_empty(), "{exits:?}");
 }
 
-/// TEMPORARY, and the only one: src/snapshot/bbolt.rs (684 lines) is being split along its
-/// seams on the `usage` branch (issue 18). This test fails once the file is back under the
-/// limit, so the exception is deleted then, not forgotten.
-const TEMPORARILY_LONG: &str = "snapshot/bbolt.rs";
-
 #[test]
 fn no_source_file_is_over_600_lines() {
-    assert!(
-        src().join(TEMPORARILY_LONG).is_file(),
-        "{TEMPORARILY_LONG} is gone: delete TEMPORARILY_LONG in tests/layers.rs"
-    );
     // Tests included: past 600 a file wants cutting along its seams.
     let mut long = Vec::new();
     for f in sources(&src()) {
         let n = fs::read_to_string(&f).unwrap().lines().count();
-        let excepted = f.ends_with(TEMPORARILY_LONG);
-        if n > 600 && !excepted {
+        if n > 600 {
             long.push(format!("{}: {n} lines", f.display()));
-        }
-        if excepted && n <= 600 {
-            long.push(format!(
-                "{}: {n} lines, no longer over 600: delete TEMPORARILY_LONG in tests/layers.rs",
-                f.display()
-            ));
         }
     }
     assert!(long.is_empty(), "{long:#?}");

@@ -38,6 +38,7 @@ fn readme_examples_match_a_fresh_lab() {
         "endpoints",
         "compare",
         "doctor",
+        "usage",
         "version",
     ] {
         assert!(

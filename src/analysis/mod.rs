@@ -8,6 +8,7 @@ pub mod findings;
 pub mod fleet;
 pub mod judge;
 pub mod membership;
+pub mod usage;
 pub mod view;
 
 use crate::etcd::{Alarm, EndpointError, MemberInfo, Status};
@@ -137,6 +138,7 @@ pub enum Code {
     DataInconsistency,
     DbNearQuota,
     DbSizeSpread,
+    DbUsage,
     DefragCandidate,
     FailedProposals,
     FlappingMember,
@@ -177,6 +179,7 @@ impl Code {
         Code::DataInconsistency,
         Code::DbNearQuota,
         Code::DbSizeSpread,
+        Code::DbUsage,
         Code::DefragCandidate,
         Code::FailedProposals,
         Code::FlappingMember,
@@ -215,6 +218,7 @@ impl Code {
             Code::ApplyLag => "apply-lag",
             Code::DataInconsistency => "data-inconsistency",
             Code::DbNearQuota => "db-near-quota",
+            Code::DbUsage => "db-usage",
             Code::DbSizeSpread => "db-size-spread",
             Code::DefragCandidate => "defrag-candidate",
             Code::FailedProposals => "failed-proposals",

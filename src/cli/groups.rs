@@ -130,3 +130,50 @@ impl ThresholdFlags {
         }
     }
 }
+
+/// How `usage` breaks its rows down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum UsageBy {
+    /// A row per namespace inside each resource
+    Namespace,
+}
+
+/// `usage`'s flags.
+#[derive(Debug, Args)]
+pub struct UsageFlags {
+    /// Read this snapshot (or member db) file instead of a member, with the history it holds
+    #[arg(long, value_name = "FILE")]
+    pub snapshot: Option<std::path::PathBuf>,
+    /// The member to read (endpoint, host, pod or member ID); default: a healthy follower
+    #[arg(long, value_name = "MEMBER")]
+    pub member: Option<String>,
+    /// kube-apiserver's --etcd-prefix (OpenShift: /kubernetes.io)
+    #[arg(long, default_value = "/registry", value_name = "PREFIX")]
+    pub prefix: String,
+    /// Only objects in this namespace (-n/--namespace is where the etcd pods are)
+    #[arg(long, value_name = "NAMESPACE")]
+    pub in_namespace: Option<String>,
+    /// Break each resource down further
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub by: Option<UsageBy>,
+    /// Also list the N largest objects
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub top: usize,
+}
+
+impl UsageFlags {
+    pub(super) fn args(self) -> crate::commands::usage::Args {
+        use crate::analysis::usage::{Scope, normalize_prefix};
+        crate::commands::usage::Args {
+            snapshot: self.snapshot,
+            member: self.member,
+            scope: Scope {
+                prefix: normalize_prefix(&self.prefix),
+                namespace: self.in_namespace,
+                by_namespace: self.by == Some(UsageBy::Namespace),
+                top: self.top,
+            },
+            page_keys: 1000,
+        }
+    }
+}

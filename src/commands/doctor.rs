@@ -43,7 +43,12 @@ pub async fn run(
         samples: &samples,
         metrics: Some(&scraped),
     };
-    let report = analyze(&evidence, t).map_err(Error::CannotSee)?;
+    let mut report = analyze(&evidence, t).map_err(Error::CannotSee)?;
+    // What fills the store, when it is filling: a bounded live read over a certificate route,
+    // added to the storage finding's evidence (usage's own rule, src/commands/usage.rs).
+    if let Some(last) = samples.last() {
+        super::usage::storage_hook(ctx, &last.members, &mut report.findings).await;
+    }
     let credentials = ctx.credentials.as_deref().unwrap_or("none");
     if ctx.format == Some(Format::Json) {
         let doctor = DoctorReport {

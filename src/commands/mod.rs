@@ -17,6 +17,7 @@ pub mod metrics;
 mod sampling;
 pub mod snapshot;
 pub mod status;
+pub mod usage;
 pub mod version;
 
 use crate::analysis::{Severity, Thresholds};
@@ -58,6 +59,11 @@ pub enum Offline {
     SnapshotStatus {
         file: PathBuf,
     },
+    /// `usage --snapshot FILE`: bytes by resource read from a snapshot file, no members.
+    UsageSnapshot {
+        file: PathBuf,
+        args: usage::Args,
+    },
 }
 
 /// Commands that ask one cluster's members, after `context::resolve`.
@@ -90,6 +96,8 @@ pub enum Online {
         timeout: Duration,
     },
     Defrag(defrag::Args),
+    /// `usage`: bytes by resource, read live from one member.
+    Usage(usage::Args),
 }
 
 /// The commands the fleet view runs on every cluster: one line each.
@@ -140,6 +148,9 @@ async fn offline(
         Offline::SnapshotStatus { file } => {
             snapshot::status(&file, context::format(options)?, options.etcdctl_compat, io)
         }
+        Offline::UsageSnapshot { file, args } => {
+            usage::from_snapshot(&file, &args, context::format(options)?, io)
+        }
     }
 }
 
@@ -186,6 +197,7 @@ async fn online(
             timeout,
         } => snapshot::save(&ctx, io, &file, member.as_deref(), timeout).await,
         Online::Defrag(args) => defrag::run(&ctx, io, &args).await,
+        Online::Usage(args) => usage::run(&ctx, io, &args).await,
         Online::Metrics { interval, raw } => metrics::run(&ctx, io, interval, raw.as_deref()).await,
     };
     // Given credentials are remembered only once every member answered with them.

@@ -24,14 +24,14 @@ pub struct Etcdctl {
 }
 
 /// What one etcdctl run printed.
-struct Ran {
-    stdout: String,
-    stderr: String,
+pub(super) struct Ran {
+    pub(super) stdout: String,
+    pub(super) stderr: String,
 }
 
 impl Etcdctl {
     /// Runs `etcdctl <args> -w json` in the pod, bounded by dial + command timeout.
-    async fn run(&self, args: &[&str]) -> Result<Ran, EndpointError> {
+    pub(super) async fn run(&self, args: &[&str]) -> Result<Ran, EndpointError> {
         let argv = argv(&self.spec, self.dial_timeout, self.command_timeout, args);
         let params = AttachParams::default()
             .container(self.spec.container.clone())
@@ -86,7 +86,7 @@ impl Etcdctl {
 
     /// The error etcdctl reported for the endpoint: the text inside `Failed to … (…)`, or its
     /// `Error: …` line.
-    fn failure(ran: &Ran) -> EndpointError {
+    pub(super) fn failure(ran: &Ran) -> EndpointError {
         let line = ran
             .stderr
             .lines()

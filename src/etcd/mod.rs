@@ -5,6 +5,7 @@ mod connect;
 mod error;
 mod exec;
 mod maintenance;
+pub mod range;
 mod types;
 
 pub use error::EndpointError;

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod snapshot;
 pub mod status;
 pub mod table;
+pub mod usage;
 
 use std::io::{self, Write};
 use std::str::FromStr;

@@ -4,6 +4,7 @@
 pub mod bbolt;
 #[cfg(test)]
 mod fuzz;
+pub mod keys;
 pub mod pick;
 pub mod save;
 pub mod status;
