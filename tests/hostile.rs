@@ -481,6 +481,36 @@ fn a_snapshot_target_that_cannot_be_written_fails_before_any_byte() {
     assert_eq!(temp_files(dir.path()), Vec::<std::path::PathBuf>::new());
 }
 
+/// A FIFO with no writer blocks open(2) for ever: `snapshot status` and `usage --snapshot` on
+/// one (directly or through a symlink), on a directory or on a device end at once with one line.
+#[test]
+fn a_snapshot_file_that_is_not_a_file_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let path = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a NUL-terminated path and a mode.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&fifo, &link).unwrap();
+    for (file, what) in [
+        (fifo.as_path(), "a FIFO"),
+        (link.as_path(), "a FIFO"),
+        (dir.path(), "a directory"),
+        (std::path::Path::new("/dev/zero"), "a device"),
+    ] {
+        for args in [&["snapshot", "status"][..], &["usage", "--snapshot"][..]] {
+            // Past the bound the child is killed and the test fails: the hang this guards.
+            let (out, err, code, _) =
+                common::run_within(bare_plugin().args(args).arg(file), Duration::from_secs(20));
+            assert_eq!((code, out.as_str()), (1, ""), "{args:?} {file:?}: {err}");
+            assert!(
+                one_line(&err).ends_with(&format!("not a regular file but {what}")),
+                "{args:?} {file:?}: {err}"
+            );
+        }
+    }
+}
+
 #[test]
 fn dial_timeout_zero_is_still_bounded() {
     // A member that accepts TCP and never speaks TLS: etcdctl ends within its command timeout.

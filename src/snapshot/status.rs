@@ -4,7 +4,6 @@
 //! a snapshot, checked as `etcdutl snapshot restore` checks it.
 
 use super::bbolt::{BoltError, BucketRoot, Check, Db, Entry};
-use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
@@ -260,7 +259,7 @@ pub enum TrailerError {
 /// The digest of a file's data and the trailer it carries, as `etcdutl snapshot restore`
 /// judges them: a snapshot's size is a multiple of 512 plus the 32-byte sha256 of the rest.
 pub fn verify_trailer(path: &Path) -> Result<Trailer, TrailerError> {
-    let mut f = File::open(path)?;
+    let mut f = crate::material::open_regular(path)?;
     let len = f.metadata()?.len();
     if len % 512 != 32 {
         return Ok(Trailer::Absent);

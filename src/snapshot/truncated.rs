@@ -37,7 +37,7 @@ fn meta(page: &[u8]) -> Option<(u64, u64, u64)> {
 
 /// Checks that a file without a trailer is a whole db file; the error says why it is not.
 pub fn check_db_file(path: &Path) -> Result<(), String> {
-    let mut f = File::open(path).map_err(|e| e.to_string())?;
+    let mut f = crate::material::open_regular(path).map_err(|e| e.to_string())?;
     let len = f.metadata().map_err(|e| e.to_string())?.len();
     let mut first = vec![0u8; 4096];
     let n = read_up_to(&mut f, &mut first).map_err(|e| e.to_string())?;

@@ -185,7 +185,7 @@ impl Db {
     /// Opens `path` read-only and picks the meta page in force as bbolt does: the page size
     /// from meta 0 (else 4 KiB), then the valid meta with the highest transaction id.
     pub fn open(path: &Path) -> Result<Db, BoltError> {
-        let file = File::open(path)?;
+        let file = crate::material::open_regular(path)?;
         let len = file.metadata()?.len();
         let mut first = vec![0u8; 0x1000];
         if len < first.len() as u64 {
