@@ -60,12 +60,32 @@ pub struct Streams<'a> {
     pub err: &'a mut dyn Write,
 }
 
-/// etcdctl's simple printer: a row's cells joined with ", ".
+/// etcdctl's simple printer: a row's cells joined with ", ", each made [`printable`].
 pub(crate) fn simple_rows(out: &mut dyn Write, rows: &[Vec<String>]) -> io::Result<()> {
     for row in rows {
-        writeln!(out, "{}", row.join(", "))?;
+        let cells: Vec<_> = row.iter().map(|c| printable(c)).collect();
+        writeln!(out, "{}", cells.join(", "))?;
     }
     Ok(())
+}
+
+/// `text` with every control character but the newline escaped (`\u{1b}`): names, keys and
+/// errors come from the cluster and the kubeconfig, and an escape sequence among them must
+/// not reach the terminal. Printable text, all etcdctl ever prints in these cells, is
+/// unchanged.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() && c != '\n') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() && c != '\n' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// The fields printer's response header block.
@@ -99,5 +119,18 @@ mod tests {
         assert_eq!("json".parse::<Format>(), Ok(Format::Json));
         let err = "yaml".parse::<Format>().unwrap_err();
         assert!(err.contains("\"yaml\"") && err.contains("table, simple, json or fields"));
+    }
+
+    #[test]
+    fn control_characters_from_the_cluster_never_reach_the_terminal() {
+        assert_eq!(printable("etcd-cp-1"), "etcd-cp-1");
+        assert_eq!(printable("a\x1b[31mb\x07c\u{9b}d"), "a\\u{1b}[31mb\\u{7}c\\u{9b}d");
+        let mut out = Vec::new();
+        simple_rows(&mut out, &[vec!["x\x1b]0;title\x07".into(), "ok".into()]]).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "x\\u{1b}]0;title\\u{7}, ok\n");
+        let mut out = Vec::new();
+        table::write(&mut out, &["NAME"], &[vec!["k\x1b[2J".into()]]).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains('\x1b') && text.contains("k\\u{1b}[2J"), "{text}");
     }
 }

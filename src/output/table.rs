@@ -33,7 +33,7 @@ pub fn write_painted(
             row.iter()
                 .enumerate()
                 .map(|(col, cell)| {
-                    let (lines, w) = wrap_cell(cell);
+                    let (lines, w) = wrap_cell(&super::printable(cell));
                     if col < widths.len() && w > widths[col] {
                         widths[col] = w;
                     }
