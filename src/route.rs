@@ -47,7 +47,7 @@ pub enum Route {
         port: u16,
     },
     /// No way to reach this member, and why.
-    Unavailable(String),
+    Unavailable(Unavailable),
 }
 
 /// `--via`: how the user asked to reach members found through Kubernetes.
@@ -100,6 +100,71 @@ pub enum Unavailable {
 
 const NO_CREDS: &str =
     "no etcd client credentials: pass --cacert/--cert/--key, --cert-secret or --ca-secret";
+
+/// Why a stream to a member could not be opened, typed where the failure happened (the
+/// socket call, the resolver, the API server's status code), so that whoever judges it never
+/// reads words. Direct failures print as Go's dialer prints them, the text etcd users know.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    /// Nothing listens there, or a firewall rejects: `ECONNREFUSED`.
+    #[error("dial tcp {addr}: connect: connection refused")]
+    Refused { addr: String },
+    /// The host name does not resolve.
+    #[error("dial tcp: lookup {host}: {reason}")]
+    Unresolvable { host: String, reason: String },
+    /// No route from this machine: `EHOSTUNREACH`, `ENETUNREACH`.
+    #[error("dial tcp {addr}: connect: {reason}")]
+    Unreachable { addr: String, reason: String },
+    /// Any other failure of the TCP connect.
+    #[error("dial tcp {addr}: connect: {reason}")]
+    Dial { addr: String, reason: String },
+    /// The API server refused the port-forward or exec (HTTP 403): RBAC.
+    #[error("{message} (needs RBAC: create pods/{subresource} in {namespace}; {avoid})")]
+    Forbidden {
+        message: String,
+        subresource: &'static str,
+        namespace: String,
+        avoid: &'static str,
+    },
+    /// The API server could not start the port-forward or exec for another reason, classified
+    /// by its status code (or by the request never being answered).
+    #[error("{what} pod {pod}: {message}")]
+    Api {
+        what: &'static str,
+        pod: String,
+        message: String,
+        class: crate::apiserver::Class,
+    },
+    /// The port-forward opened, then its far side could not connect to the member's port (the
+    /// error the pod's network namespace reported).
+    #[error("port-forward: {0}")]
+    ForwardFailed(String),
+    /// Both legs of a race failed.
+    #[error("{direct}; {forward}")]
+    Race {
+        direct: Box<RouteError>,
+        forward: Box<RouteError>,
+    },
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
+    /// The exec route runs etcdctl; it has no byte stream to open.
+    #[error("the exec route has no stream")]
+    Exec,
+}
+
+impl RouteError {
+    /// Both legs of a race, or the only one.
+    pub fn legs(&self) -> Vec<&RouteError> {
+        match self {
+            RouteError::Race { direct, forward } => {
+                let mut out = direct.legs();
+                out.extend(forward.legs());
+                out
+            }
+            other => vec![other],
+        }
+    }
+}
 
 /// The route chosen for one member, and the one to try when it cannot connect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,8 +222,8 @@ impl Route {
         let Some(p) = &m.pod else {
             return match kind {
                 RouteKind::Direct | RouteKind::Race => Route::Direct,
-                RouteKind::PortForward => Route::Unavailable(Unavailable::Pod.to_string()),
-                RouteKind::Exec => Route::Unavailable(Unavailable::ExecPod.to_string()),
+                RouteKind::PortForward => Route::Unavailable(Unavailable::Pod),
+                RouteKind::Exec => Route::Unavailable(Unavailable::ExecPod),
             };
         };
         let pods = kube::Api::<Pod>::namespaced(client.clone(), &p.namespace);
@@ -180,7 +245,7 @@ impl Route {
                 pod,
                 spec: spec.clone(),
             },
-            (RouteKind::Exec, None) => Route::Unavailable(Unavailable::ExecPod.to_string()),
+            (RouteKind::Exec, None) => Route::Unavailable(Unavailable::ExecPod),
         }
     }
 }
@@ -226,7 +291,7 @@ impl Route {
 
     /// Opens a stream to `ep`. Direct errors read like Go's dialer (`dial tcp 10.0.0.1:2379:
     /// connect: connection refused`), the text etcd users already know.
-    pub async fn open(&self, ep: &Endpoint) -> io::Result<Opened> {
+    pub async fn open(&self, ep: &Endpoint) -> Result<Opened, RouteError> {
         match self {
             Route::Direct => Ok(Opened {
                 io: dial(ep).await?,
@@ -244,43 +309,88 @@ impl Route {
                 })
             }
             Route::Race { pods, pod, port } => race(ep, pods, pod, *port).await,
-            Route::Exec { .. } => Err(io::Error::other("the exec route has no stream")),
-            Route::Unavailable(why) => Err(io::Error::other(why.clone())),
+            Route::Exec { .. } => Err(RouteError::Exec),
+            Route::Unavailable(why) => Err(RouteError::Unavailable(*why)),
         }
     }
 }
 
-async fn dial(ep: &Endpoint) -> io::Result<BoxIo> {
+async fn dial(ep: &Endpoint) -> Result<BoxIo, RouteError> {
     let addr = ep.authority();
-    let tcp = TcpStream::connect(&addr).await.map_err(|e| {
-        io::Error::new(
-            e.kind(),
-            format!("dial tcp {addr}: connect: {}", os_reason(&e)),
-        )
+    // Resolving apart from connecting tells "no such host" from "nothing listens" by which
+    // call failed, not by the OS's words.
+    let addrs: Vec<std::net::SocketAddr> = match tokio::net::lookup_host(&addr).await {
+        Ok(a) => a.collect(),
+        Err(e) => {
+            return Err(RouteError::Unresolvable {
+                host: ep.host.clone(),
+                reason: lookup_reason(&e),
+            });
+        }
+    };
+    let tcp = TcpStream::connect(&addrs[..]).await.map_err(|e| {
+        let reason = os_reason(&e);
+        let addr = addr.clone();
+        match e.kind() {
+            io::ErrorKind::ConnectionRefused => RouteError::Refused { addr },
+            io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable => {
+                RouteError::Unreachable { addr, reason }
+            }
+            _ if addrs.is_empty() => RouteError::Unresolvable {
+                host: ep.host.clone(),
+                reason: "no such host".into(),
+            },
+            _ => RouteError::Dial { addr, reason },
+        }
     })?;
-    tcp.set_nodelay(true)?;
+    tcp.set_nodelay(true).map_err(|e| RouteError::Dial {
+        addr,
+        reason: os_reason(&e),
+    })?;
     Ok(Box::new(tcp))
+}
+
+/// Go's resolver says "no such host" where glibc says "Name or service not known"; other
+/// resolver failures (a DNS server that does not answer) keep the OS's words.
+fn lookup_reason(e: &io::Error) -> String {
+    let text = os_reason(e);
+    let unknown = ["name or service not known", "no address associated"];
+    if unknown.iter().any(|u| text.to_lowercase().contains(u)) {
+        "no such host".into()
+    } else {
+        text.trim_start_matches("failed to lookup address information: ")
+            .to_string()
+    }
 }
 
 async fn forward(
     pods: &kube::Api<Pod>,
     pod: &str,
     port: u16,
-) -> io::Result<(BoxIo, Option<ForwardError>)> {
+) -> Result<(BoxIo, Option<ForwardError>), RouteError> {
     let mut pf = pods.portforward(pod, &[port]).await.map_err(|e| {
-        let text = crate::apiserver::root(&e);
-        if crate::apiserver::classify(&e) == crate::apiserver::Class::Forbidden {
-            let ns = pods.namespace().unwrap_or("");
-            io::Error::other(format!(
-                "{text} (needs RBAC: create pods/portforward in {ns}; --via direct or --via exec avoid it)"
-            ))
-        } else {
-            io::Error::other(format!("port-forward to pod {pod}: {text}"))
+        let message = crate::apiserver::root(&e);
+        match crate::apiserver::classify(&e) {
+            crate::apiserver::Class::Forbidden => RouteError::Forbidden {
+                message,
+                subresource: "portforward",
+                namespace: pods.namespace().unwrap_or("").to_string(),
+                avoid: "--via direct or --via exec avoid it",
+            },
+            class => RouteError::Api {
+                what: "port-forward to",
+                pod: pod.to_string(),
+                message,
+                class,
+            },
         }
     })?;
-    let stream = pf
-        .take_stream(port)
-        .ok_or_else(|| io::Error::other("port-forward gave no stream"))?;
+    let stream = pf.take_stream(port).ok_or_else(|| RouteError::Api {
+        what: "port-forward to",
+        pod: pod.to_string(),
+        message: "the API server gave no stream".into(),
+        class: crate::apiserver::Class::Other,
+    })?;
     let error = pf.take_error(port).map(|f| Box::pin(f) as ForwardError);
     // The forwarder's task keeps running after the handle is dropped; it ends when the stream
     // is closed.
@@ -288,7 +398,12 @@ async fn forward(
 }
 
 /// Happy eyeballs between the advertised address and a port-forward.
-async fn race(ep: &Endpoint, pods: &kube::Api<Pod>, pod: &str, port: u16) -> io::Result<Opened> {
+async fn race(
+    ep: &Endpoint,
+    pods: &kube::Api<Pod>,
+    pod: &str,
+    port: u16,
+) -> Result<Opened, RouteError> {
     let direct = dial(ep);
     // The port-forward starts when direct's head start is over, or at once if direct failed.
     let direct_failed = tokio::sync::Notify::new();
@@ -322,7 +437,10 @@ async fn race(ep: &Endpoint, pods: &kube::Api<Pod>, pod: &str, port: u16) -> io:
             },
         }
         if let (Some(d), Some(f)) = (&direct_err, &forward_err) {
-            return Err(io::Error::other(format!("{d}; {f}")));
+            return Err(RouteError::Race {
+                direct: Box::new(d.clone()),
+                forward: Box::new(f.clone()),
+            });
         }
     }
 }

@@ -47,6 +47,26 @@ fn wrong_ca_and_wrong_port_are_this_side_not_the_cluster() {
             .concat(),
             "connection refused",
         ),
+        // A scheme that does not match the listener: 0.2.0 said "quorum lost" to the first.
+        (
+            "http:// to a TLS listener",
+            vec![format!("--endpoints=http://{ip}:2379")],
+            "wrong scheme",
+        ),
+        (
+            "no scheme and no TLS flags, to a TLS listener",
+            vec![format!("--endpoints={ip}:2379")],
+            "wrong scheme",
+        ),
+        (
+            "https:// to a plain-HTTP listener",
+            [
+                vec![format!("--endpoints=https://{ip}:2381")],
+                lab.tls_flags(),
+            ]
+            .concat(),
+            "wrong scheme",
+        ),
     ];
     for (what, args, cause) in &cases {
         for cmd in [&["doctor", "--samples=1"][..], &["compare"][..]] {
@@ -61,6 +81,28 @@ fn wrong_ca_and_wrong_port_are_this_side_not_the_cluster() {
             );
             assert_no_verdict(&out, &err);
         }
+    }
+    // status names what is wrong with the scheme and what to write instead, in one line.
+    for (args, says) in [
+        (
+            vec![format!("--endpoints=http://{ip}:2379")],
+            format!(
+                "without answering plain HTTP: if it serves TLS there, write the endpoint as https://{ip}:2379"
+            ),
+        ),
+        (
+            [
+                vec![format!("--endpoints=https://{ip}:2381")],
+                lab.tls_flags(),
+            ]
+            .concat(),
+            format!("not TLS: if it serves http:// there, write the endpoint as http://{ip}:2381"),
+        ),
+    ] {
+        let (out, err, code, _) = run(bare_plugin().args(&args).args(["status", "-w", "simple"]));
+        assert_eq!(code, 1, "{out}{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(&says), "{args:?}: {err}");
     }
     // The same cluster, seen: a verdict, and a healthy one.
     let (out, err, code, _) = run(lab.plugin().args(["doctor", "--samples=1"]));

@@ -65,9 +65,9 @@ pub fn analyze(e: &Evidence, t: &Thresholds) -> Result<Report, CannotSee> {
 /// Members whose metrics could not be read: what they would have shown (disk, peers) is
 /// unknown, which is not "fine".
 fn metrics_unchecked(scraped: &[Scraped]) -> Option<Finding> {
-    let failed: Vec<(&str, &str)> = scraped
+    let failed: Vec<(&str, &crate::metrics::scrape::ScrapeError)> = scraped
         .iter()
-        .filter_map(|r| Some((r.endpoint.as_str(), r.result.as_ref().err()?.as_str())))
+        .filter_map(|r| Some((r.endpoint.as_str(), r.result.as_ref().err()?)))
         .collect();
     if failed.is_empty() {
         return None;
@@ -96,7 +96,7 @@ fn metrics_unchecked(scraped: &[Scraped]) -> Option<Finding> {
 /// evidence; otherwise its error in the last sample is its cause.
 pub fn cannot_see(samples: &[Sample]) -> Option<CannotSee> {
     let last = samples.last()?;
-    let errors: Vec<(&str, Option<String>)> = last
+    let errors: Vec<(&str, Option<&crate::etcd::EndpointError>)> = last
         .members
         .iter()
         .map(|m| {
@@ -105,9 +105,9 @@ pub fn cannot_see(samples: &[Sample]) -> Option<CannotSee> {
                     .iter()
                     .any(|o| o.endpoint == m.endpoint && o.status.is_ok())
             });
-            let error = m.status.as_ref().err().map(|e| e.to_string());
+            let error = m.status.as_ref().err();
             (m.endpoint.as_str(), if answered { None } else { error })
         })
         .collect();
-    visibility::judge(errors.iter().map(|(ep, e)| (*ep, e.as_deref())))
+    visibility::judge(errors)
 }

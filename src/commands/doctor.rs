@@ -19,7 +19,7 @@ struct DoctorReport<'a> {
     found_by: String,
     credentials: &'a str,
     /// Each member's metrics over the sampling window.
-    metrics: serde_json::Value,
+    metrics: crate::output::metrics::MetricsJson<'a>,
 }
 
 pub async fn run(

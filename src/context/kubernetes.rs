@@ -128,7 +128,7 @@ fn target(
     );
     let route = match plan.route {
         Ok(kind) => Route::for_member(kind, m, &api.client),
-        Err(why) => Route::Unavailable(why.to_string()),
+        Err(why) => Route::Unavailable(why),
     };
     let target = Target {
         endpoint: m.endpoint.clone(),

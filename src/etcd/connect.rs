@@ -7,7 +7,7 @@
 
 use super::EndpointError;
 use crate::endpoint::{Endpoint, Scheme};
-use crate::route::{BoxIo, Route, RouteKind};
+use crate::route::{BoxIo, Route, RouteError, RouteKind};
 use hyper_util::rt::TokioIo;
 use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
@@ -29,16 +29,26 @@ pub async fn connect(
     tls: Option<Arc<ClientConfig>>,
     dial_timeout: Duration,
     report: Report,
-) -> Result<(etcd_client::Client, tonic::transport::Channel), EndpointError> {
+) -> Result<
+    (
+        etcd_client::Client,
+        tonic::transport::Channel,
+        Option<Heard>,
+    ),
+    EndpointError,
+> {
     let tls = match ep.scheme {
         Scheme::Https => tls,
         Scheme::Http | Scheme::Unspecified => None,
     };
+    let plain = tls.is_none();
+    let heard = Heard::default();
     let connector = Connector {
         ep: ep.clone(),
         route: route.clone(),
         tls,
         report,
+        heard: heard.clone(),
     };
     // The URI only names the HTTP/2 authority; the connector decides where bytes go.
     let uri = format!("http://{}", ep.authority());
@@ -58,7 +68,7 @@ pub async fn connect(
         etcd_client::Client::from_channel(etcd_client::Channel::Tonic(channel.clone()), None)
             .await
             .map_err(|e| EndpointError::from_client(&e))?;
-    Ok((client, channel))
+    Ok((client, channel, plain.then_some(heard)))
 }
 
 #[derive(Clone)]
@@ -67,6 +77,69 @@ struct Connector {
     route: Route,
     tls: Option<Arc<ClientConfig>>,
     report: Report,
+    heard: Heard,
+}
+
+/// Whether the member has sent any byte on a plain-text connection. A gRPC server speaks
+/// first (its HTTP/2 settings); a TLS listener given plain text closes without a word, which
+/// HTTP/2 reports only as "transport error".
+pub type Heard = Arc<std::sync::atomic::AtomicBool>;
+
+/// A TLS handshake that failed: a plain-text listener is named as such (it is the scheme, not
+/// the certificates, that is wrong), everything else as TLS or I/O.
+fn handshake_error(ep: &Endpoint, e: &std::io::Error) -> EndpointError {
+    use super::error::Protocol;
+    let (endpoint, authority) = (ep.display.clone(), ep.authority());
+    match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        Some(rustls::Error::InvalidMessage(_)) => EndpointError::Protocol(Protocol::PlainHttp {
+            endpoint,
+            authority,
+        }),
+        None if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            EndpointError::Protocol(Protocol::ClosedDuringHandshake {
+                endpoint,
+                authority,
+            })
+        }
+        _ => EndpointError::from_io(e),
+    }
+}
+
+/// A plain-text stream that records whether the member has said anything.
+struct Listening<S> {
+    inner: S,
+    heard: Heard,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Listening<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(r, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.heard.store(true, std::sync::atomic::Ordering::Release);
+        }
+        r
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Listening<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 /// Carries the dial/TLS failure through tonic's error boxes so it can be named precisely.
@@ -85,18 +158,23 @@ impl tower_service::Service<Uri> for Connector {
 
     fn call(&mut self, _: Uri) -> Self::Future {
         let this = self.clone();
+        let heard = self.heard.clone();
         Box::pin(async move {
             let opened = this
                 .route
                 .open(&this.ep)
                 .await
-                .map_err(|e| ConnectError(EndpointError::Dial(e.to_string())))?;
+                .map_err(|e| ConnectError(EndpointError::Route(e)))?;
             if let Ok(mut r) = this.report.lock() {
                 *r = (opened.via, opened.notes);
             }
             let (stream, forward_error) = (opened.io, opened.forward_error);
             let Some(tls) = this.tls else {
-                return Ok(TokioIo::new(stream));
+                let stream = Listening {
+                    inner: stream,
+                    heard,
+                };
+                return Ok(TokioIo::new(Box::new(stream) as BoxIo));
             };
             // A port-forward whose far side could not connect closes the stream; its error
             // channel says why, which beats the TLS layer's "unexpected EOF".
@@ -104,9 +182,8 @@ impl tower_service::Service<Uri> for Connector {
                 if let Some(f) = forward_error
                     && let Ok(Some(msg)) = tokio::time::timeout(Duration::from_millis(300), f).await
                 {
-                    return ConnectError(EndpointError::Dial(format!(
-                        "port-forward: {}",
-                        msg.trim()
+                    return ConnectError(EndpointError::Route(RouteError::ForwardFailed(
+                        msg.trim().to_string(),
                     )));
                 }
                 ConnectError(e)
@@ -122,7 +199,7 @@ impl tower_service::Service<Uri> for Connector {
                 .await
             {
                 Ok(s) => s,
-                Err(e) => return Err(explain(EndpointError::from_io(&e)).await),
+                Err(e) => return Err(explain(handshake_error(&this.ep, &e)).await),
             };
             let first = match first_bytes(&mut stream).await {
                 Ok(b) => b,

@@ -2,6 +2,7 @@
 //! has one) and, for TLS, naming the actual certificate problem.
 
 use super::connect::ConnectError;
+use crate::route::RouteError;
 use rustls::CertificateError;
 use std::error::Error as StdError;
 
@@ -10,18 +11,52 @@ pub enum EndpointError {
     /// The dial or the command timeout ran out: Go's `context.DeadlineExceeded`.
     #[error("context deadline exceeded")]
     DeadlineExceeded,
+    /// No stream to the member: refused, unresolvable, unreachable, forbidden, no route.
+    #[error(transparent)]
+    Route(#[from] RouteError),
+    /// The stream opened, then failed below TLS and gRPC (reset, closed).
     #[error("{0}")]
-    Dial(String),
+    Io(String),
+    /// Certificate verification failed on this side, worded as Go's x509 errors.
     #[error("{0}")]
     Tls(String),
+    /// The member does not speak what the endpoint's scheme says.
+    #[error(transparent)]
+    Protocol(#[from] Protocol),
     /// The server closed the handshake over the client certificate (missing or untrusted).
     #[error("remote error: tls: {alert} (the member rejected the client certificate{hint})")]
     ClientCertRejected { alert: String, hint: &'static str },
     /// A gRPC error from etcd. etcd's own errors print as their text alone, as clientv3 does.
     #[error("{}", rpc_text(*.code, .message))]
     Rpc { code: tonic::Code, message: String },
+    /// etcdctl in the member's pod (the exec route) reported it, in its own words: what the
+    /// member said to a client beside it, not anything about this machine.
+    #[error("{0}")]
+    Etcdctl(String),
     #[error("{0}")]
     Other(String),
+}
+
+/// The scheme and the member's listener disagree.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Protocol {
+    /// `https://` to a listener that answered in plain text.
+    #[error(
+        "the member answered in plain text, not TLS: if it serves http:// there, write the endpoint as http://{authority} (or use its https port)"
+    )]
+    PlainHttp { endpoint: String, authority: String },
+    /// `https://` to a listener that closed the handshake without a word, which is what
+    /// etcd's plain-HTTP listener does with a TLS hello.
+    #[error(
+        "the member closed the connection during the TLS handshake, as a plain-HTTP listener does: if it serves http:// there, write the endpoint as http://{authority} (or use its https port)"
+    )]
+    ClosedDuringHandshake { endpoint: String, authority: String },
+    /// `http://` (or no scheme without TLS flags) to a listener that closed the connection
+    /// without a word, which is what a TLS listener does with plain text.
+    #[error(
+        "the member closed the connection without answering plain HTTP: if it serves TLS there, write the endpoint as https://{authority} and pass --cacert (and --cert/--key)"
+    )]
+    ClosedOnPlainText { endpoint: String, authority: String },
 }
 
 fn rpc_text(code: tonic::Code, message: &str) -> String {
@@ -66,7 +101,7 @@ impl EndpointError {
     pub fn from_io(e: &std::io::Error) -> EndpointError {
         match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
             Some(t) => from_rustls(t),
-            None => EndpointError::Dial(e.to_string()),
+            None => EndpointError::Io(e.to_string()),
         }
     }
 

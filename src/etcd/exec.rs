@@ -7,6 +7,7 @@ use super::{Alarms, EndpointError, HashKv, Health, HealthError, MemberList, Stat
 use crate::apiserver::{Class, classify, root};
 use crate::discover::ExecSpec;
 use crate::duration;
+use crate::route::RouteError;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::AttachParams;
 use serde::Deserialize;
@@ -103,11 +104,11 @@ impl Etcdctl {
             });
         match line.as_deref() {
             Some("context deadline exceeded") => EndpointError::DeadlineExceeded,
-            Some(l) => EndpointError::Other(l.to_string()),
+            Some(l) => EndpointError::Etcdctl(l.to_string()),
             None if ran.stderr.trim().is_empty() => {
                 EndpointError::Other("etcdctl printed nothing".into())
             }
-            None => EndpointError::Other(
+            None => EndpointError::Etcdctl(
                 ran.stderr
                     .trim()
                     .lines()
@@ -217,15 +218,23 @@ fn parse<T: serde::de::DeserializeOwned>(ran: &Ran) -> Result<T, EndpointError> 
         .map_err(|e| EndpointError::Other(format!("cannot read etcdctl's JSON from the pod: {e}")))
 }
 
+/// The API server's refusal of the exec, typed by its status code.
 fn exec_error(pod: &str, pods: &kube::Api<Pod>, e: kube::Error) -> EndpointError {
-    let text = root(&e);
-    if classify(&e) == Class::Forbidden {
-        let ns = pods.namespace().unwrap_or("");
-        return EndpointError::Other(format!(
-            "{text} (needs RBAC: create pods/exec in {ns}; client credentials (--cert-secret, --ca-secret or --cacert/--cert/--key) avoid it)"
-        ));
-    }
-    EndpointError::Other(format!("exec in pod {pod}: {text}"))
+    let message = root(&e);
+    EndpointError::Route(match classify(&e) {
+        Class::Forbidden => RouteError::Forbidden {
+            message,
+            subresource: "exec",
+            namespace: pods.namespace().unwrap_or("").to_string(),
+            avoid: "client credentials (--cert-secret, --ca-secret or --cacert/--cert/--key) avoid it",
+        },
+        class => RouteError::Api {
+            what: "exec in",
+            pod: pod.to_string(),
+            message,
+            class,
+        },
+    })
 }
 
 #[cfg(test)]

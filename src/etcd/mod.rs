@@ -110,6 +110,9 @@ pub struct Grpc {
     /// its content type, so a plain GET (/metrics) shares the connection. On a plain-text port
     /// its cmux hands every HTTP/2 connection to gRPC, which refuses a GET.
     http: Option<tonic::transport::Channel>,
+    /// On a plain-text connection: whether the member has said anything yet, and to whom we
+    /// spoke (see [`connect::Heard`]).
+    plain: Option<(connect::Heard, crate::endpoint::Endpoint)>,
     command_timeout: Duration,
     has_client_cert: bool,
     via: RouteKind,
@@ -163,7 +166,7 @@ impl Cluster {
         }
         let report: connect::Report = Default::default();
         let tls = self.tls.is_some() && target.endpoint.scheme == crate::endpoint::Scheme::Https;
-        let (client, channel) = connect::connect(
+        let (client, channel, heard) = connect::connect(
             &target.endpoint,
             route,
             self.tls.clone(),
@@ -179,6 +182,7 @@ impl Cluster {
         Ok(Conn::Grpc(Box::new(Grpc {
             client,
             http: tls.then_some(channel),
+            plain: heard.map(|h| (h, target.endpoint.clone())),
             command_timeout: self.command_timeout,
             has_client_cert: self.has_client_cert,
             via,
@@ -248,8 +252,26 @@ impl Grpc {
             Err(_) => Err(EndpointError::DeadlineExceeded),
             // A refused client certificate can surface at the first call, not at connect.
             Ok(r) => r.map_err(|e| {
-                EndpointError::from_client(&e).with_client_cert_hint(self.has_client_cert)
+                let e = EndpointError::from_client(&e).with_client_cert_hint(self.has_client_cert);
+                self.unheard(e)
             }),
+        }
+    }
+
+    /// A call that failed on a plain-text connection to which the member never said a byte:
+    /// the listener closed on our HTTP/2 preface, as a TLS listener does.
+    fn unheard(&self, e: EndpointError) -> EndpointError {
+        match &self.plain {
+            Some((heard, ep))
+                if !heard.load(Ordering::Acquire)
+                    && !matches!(e, EndpointError::DeadlineExceeded) =>
+            {
+                EndpointError::Protocol(error::Protocol::ClosedOnPlainText {
+                    endpoint: ep.display.clone(),
+                    authority: ep.authority(),
+                })
+            }
+            _ => e,
         }
     }
 

@@ -32,7 +32,9 @@ pub struct MemberMetrics {
     pub db_size: Option<f64>,
     pub db_in_use: Option<f64>,
     pub quota: Option<f64>,
-    /// Outgoing links to peers, sorted by peer ID.
+    /// Outgoing links to peers, sorted by peer ID. Not serialized with the member: JSON lists
+    /// every link once, named by both ends (`output::metrics::LinkJson`).
+    #[serde(skip)]
     pub links: Vec<Link>,
 }
 

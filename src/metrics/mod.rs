@@ -21,7 +21,7 @@ pub struct Scraped {
     pub endpoint: String,
     /// Where the metrics were read (URL and kind), when a way was found.
     pub source: Option<(String, &'static str)>,
-    pub result: Result<Window, String>,
+    pub result: Result<Window, ScrapeError>,
 }
 
 /// What two scrapes of one member say.
@@ -34,14 +34,14 @@ pub struct Window {
 
 /// The member's gRPC connection where it can carry the scrapes (a TLS client URL: the
 /// connection the rest of the run uses, see `Links`), else a connection of their own.
-async fn open(cluster: &Cluster, target: &Target) -> Result<Scraper, String> {
-    let source: Source = scrape::plan(target, cluster.tls.is_some())?;
+async fn open(cluster: &Cluster, target: &Target) -> Result<Scraper, ScrapeError> {
+    let source: Source = scrape::plan(target, cluster.tls.is_some()).map_err(ScrapeError::NoWay)?;
     if source.kind == scrape::CLIENT_URL && source.endpoint.scheme == Scheme::Https {
         // A failed dial is not tried again over the same route: it would double the wait.
         let conn = cluster
             .connect(target)
             .await
-            .map_err(|e| ScrapeError::Connect(e).to_string())?;
+            .map_err(ScrapeError::Connect)?;
         if let Some(channel) = conn.http() {
             return Ok(Scraper::shared(source, channel, cluster.command_timeout));
         }
@@ -53,7 +53,6 @@ async fn open(cluster: &Cluster, target: &Target) -> Result<Scraper, String> {
         cluster.command_timeout,
     )
     .await
-    .map_err(|e| e.to_string())
 }
 
 /// Every member at once, each over one connection: a scrape, `interval`, another scrape.
@@ -63,7 +62,7 @@ pub async fn sample(cluster: &Cluster, interval: Duration) -> Vec<Scraped> {
         let mut scraped = Scraped {
             endpoint: t.endpoint.display.clone(),
             source: None,
-            result: Err(String::new()),
+            result: Err(ScrapeError::NoWay(String::new())),
         };
         let mut scraper = match open(cluster, t).await {
             Ok(s) => s,
@@ -73,9 +72,7 @@ pub async fn sample(cluster: &Cluster, interval: Duration) -> Vec<Scraped> {
             }
         };
         scraped.source = Some((scraper.source.url.clone(), scraper.source.kind));
-        scraped.result = window(&mut scraper, interval)
-            .await
-            .map_err(|e| e.to_string());
+        scraped.result = window(&mut scraper, interval).await;
         scraped
     }))
     .await
@@ -94,7 +91,7 @@ async fn window(s: &mut Scraper, interval: Duration) -> Result<Window, ScrapeErr
 }
 
 /// One member's metrics text, as served.
-pub async fn raw(cluster: &Cluster, target: &Target) -> Result<String, String> {
+pub async fn raw(cluster: &Cluster, target: &Target) -> Result<String, ScrapeError> {
     let mut s = open(cluster, target).await?;
-    s.text().await.map_err(|e| e.to_string())
+    s.text().await
 }

@@ -111,6 +111,9 @@ fn scheme(s: Scheme) -> &'static str {
 
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum ScrapeError {
+    /// No route to the member's metrics: the reason, as planned.
+    #[error("{0}")]
+    NoWay(String),
     #[error("{0}")]
     Connect(EndpointError),
     #[error("GET {url}: HTTP {status}")]
@@ -167,7 +170,7 @@ impl Scraper {
                 .route
                 .open(&source.endpoint)
                 .await
-                .map_err(|e| EndpointError::Dial(e.to_string()))?;
+                .map_err(EndpointError::Route)?;
             let io: crate::route::BoxIo = match (source.endpoint.scheme, tls) {
                 (Scheme::Https, Some(tls)) => {
                     // The gRPC configuration offers only h2 in ALPN; this is HTTP/1.1.
@@ -190,7 +193,7 @@ impl Scraper {
             };
             let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
                 .await
-                .map_err(|e| EndpointError::Dial(e.to_string()))?;
+                .map_err(|e| EndpointError::Io(e.to_string()))?;
             // The connection's driver ends when `send` is dropped or the peer closes.
             tokio::spawn(conn);
             Ok::<_, EndpointError>(send)

@@ -5,7 +5,6 @@ use super::{Streams, table};
 use crate::humanize;
 use crate::metrics::Scraped;
 use crate::metrics::member::{Counter, Link, MemberMetrics};
-use serde_json::{Value, json};
 use std::io;
 
 const MEMBER_HEADER: [&str; 19] = [
@@ -146,7 +145,7 @@ pub fn table(io: &mut Streams, rows: &[Scraped]) -> io::Result<()> {
             Err(e) => {
                 let mut row = vec!["-".to_string(); MEMBER_HEADER.len()];
                 row[0] = r.endpoint.clone();
-                row[MEMBER_HEADER.len() - 1] = e.clone();
+                row[MEMBER_HEADER.len() - 1] = e.to_string();
                 members.push(row);
             }
         }
@@ -164,43 +163,73 @@ pub fn table(io: &mut Streams, rows: &[Scraped]) -> io::Result<()> {
 pub struct WithMetrics<'a, R: serde::Serialize> {
     #[serde(flatten)]
     pub report: &'a R,
-    pub metrics: Value,
+    pub metrics: MetricsJson<'a>,
 }
 
-/// The numbers as JSON: every member (with where its metrics were read) and every link.
-pub fn json_value(rows: &[Scraped]) -> Value {
+/// The numbers as JSON: every member (with where its metrics were read) and every link,
+/// each link once in `links` rather than inside its member.
+#[derive(Debug, serde::Serialize)]
+pub struct MetricsJson<'a> {
+    pub members: Vec<MemberJson<'a>>,
+    pub links: Vec<LinkJson<'a>>,
+}
+
+/// One member: its metrics over the window, or why they could not be read.
+#[derive(Debug, serde::Serialize)]
+pub struct MemberJson<'a> {
+    pub endpoint: &'a str,
+    pub source: Option<&'a str>,
+    pub source_kind: Option<&'a str>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<&'a MemberMetrics>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_seconds: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One peer link, named by both ends.
+#[derive(Debug, serde::Serialize)]
+pub struct LinkJson<'a> {
+    #[serde(flatten)]
+    pub link: &'a Link,
+    pub from: Option<&'a str>,
+    pub from_endpoint: &'a str,
+    /// The link's far end by its client URL, when that member's metrics were read.
+    pub to_endpoint: Option<&'a str>,
+}
+
+pub fn json_value(rows: &[Scraped]) -> MetricsJson<'_> {
     let mut members = Vec::new();
     let mut links = Vec::new();
     for r in rows {
-        let mut m = json!({
-            "endpoint": r.endpoint,
-            "source": r.source.as_ref().map(|s| &s.0),
-            "source_kind": r.source.as_ref().map(|s| s.1),
-        });
+        let mut m = MemberJson {
+            endpoint: &r.endpoint,
+            source: r.source.as_ref().map(|s| s.0.as_str()),
+            source_kind: r.source.as_ref().map(|s| s.1),
+            metrics: None,
+            window_seconds: None,
+            error: None,
+        };
         match &r.result {
             Ok(w) => {
-                let mut v = serde_json::to_value(&w.metrics).unwrap_or_default();
-                if let Some(obj) = v.as_object_mut() {
-                    obj.remove("links");
-                    for (k, x) in obj.iter() {
-                        m[k] = x.clone();
-                    }
-                }
-                m["window_seconds"] = w.seconds.into();
+                m.metrics = Some(&w.metrics);
+                m.window_seconds = Some(w.seconds);
                 for l in &w.metrics.links {
-                    let mut lv = serde_json::to_value(l).unwrap_or_default();
-                    lv["from"] = w.metrics.id.clone().into();
-                    lv["from_endpoint"] = r.endpoint.clone().into();
                     let to = name_of(rows, &l.to);
-                    lv["to_endpoint"] = (to != l.to).then(|| to.to_string()).into();
-                    links.push(lv);
+                    links.push(LinkJson {
+                        link: l,
+                        from: w.metrics.id.as_deref(),
+                        from_endpoint: &r.endpoint,
+                        to_endpoint: (to != l.to).then_some(to),
+                    });
                 }
             }
-            Err(e) => m["error"] = e.clone().into(),
+            Err(e) => m.error = Some(e.to_string()),
         }
         members.push(m);
     }
-    json!({ "members": members, "links": links })
+    MetricsJson { members, links }
 }
 
 #[cfg(test)]

@@ -238,7 +238,9 @@ pub(crate) mod testkit {
     }
 
     pub(crate) fn refused() -> EndpointError {
-        EndpointError::Dial("connection refused".into())
+        EndpointError::Route(crate::route::RouteError::Refused {
+            addr: "127.0.0.1:2379".into(),
+        })
     }
 
     pub(crate) fn down(endpoint: &str, err: EndpointError) -> MemberSample {

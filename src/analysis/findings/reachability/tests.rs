@@ -55,7 +55,10 @@ fn quorum_lost_when_two_of_three_unreachable() {
     assert_eq!(f.severity, Severity::Critical);
     assert_eq!(f.members, ["m2", "m3"]);
     contains(&f.evidence, "m2: context deadline exceeded");
-    contains(&f.evidence, "m3: connection refused");
+    contains(
+        &f.evidence,
+        "m3: dial tcp 127.0.0.1:2379: connect: connection refused",
+    );
     contains(&f.evidence, "1 of 3 voting members answer, quorum 2 lost");
 }
 
@@ -192,7 +195,7 @@ fn unreachable_from_the_start_is_not_called_a_network_problem() {
     let f = only(&f, "unreachable-member");
     assert_eq!(
         f.evidence,
-        "m3: connection refused; 2 of 3 voting members answer, quorum 2 holds; none may be lost"
+        "m3: dial tcp 127.0.0.1:2379: connect: connection refused; 2 of 3 voting members answer, quorum 2 holds; none may be lost"
     );
     contains(&f.hint, "check that etcd runs on that node");
 }
