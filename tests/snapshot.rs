@@ -293,3 +293,60 @@ fn ctrl_c_mid_stream_leaves_no_file() {
     assert!(!file.exists() && part().is_none());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn a_member_gone_mid_stream_is_named_and_leaves_no_file() {
+    let mut lab = Lab::start(1);
+    fill(&lab, "big", 24, 1_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("snap.db");
+    let part = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| p.to_string_lossy().ends_with(".part"))
+    };
+    let mut child = lab
+        .plugin()
+        .args(["snapshot", "save"])
+        .arg(&file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bytes on disk first (bounded wait), then the member frozen, so the stream is certainly
+    // mid-way, then killed: the connection closes under the stream.
+    let start = Instant::now();
+    while part()
+        .and_then(|p| std::fs::metadata(p).ok())
+        .map_or(0, |m| m.len())
+        == 0
+    {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "save ended before any byte was seen"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no bytes arrived"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    lab.freeze(0);
+    assert!(child.try_wait().unwrap().is_none(), "save already ended");
+    lab.kill(0);
+    let out = wait_for(child, Duration::from_secs(30));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("Error: ")
+            && last.contains("the snapshot stream broke after ")
+            && last.contains("nothing was saved; try again, or ask another member with --member"),
+        "{err}"
+    );
+    assert!(!file.exists() && part().is_none());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}

@@ -40,9 +40,14 @@ pub enum SaveError {
     /// What is on disk is not what was received.
     #[error("{path}: {why}; nothing was saved")]
     Verify { path: String, why: String },
-    /// The stream failed (the member, the connection, the port-forward).
+    /// The stream failed before it began (the member, the connection, the port-forward).
     #[error("{0}")]
     Stream(String),
+    /// The stream broke part way: what was received and why it stopped.
+    #[error(
+        "the snapshot stream broke after {got} of {total} bytes ({cause}): the member went away or the connection was cut; nothing was saved; try again, or ask another member with --member"
+    )]
+    Cut { got: u64, total: u64, cause: String },
     #[error("sha256 checksum not found [bytes: {0}]")]
     NoChecksum(u64),
     #[error("the member sent {got} bytes of a {total}-byte snapshot")]
@@ -294,7 +299,21 @@ pub async fn save(
     // The first message says how big the database is: its bytes plus what remains.
     let mut total: Option<u64> = None;
     let mut digest: Option<Vec<u8>> = None;
-    while let Some((remaining, blob)) = source.message().await.map_err(SaveError::Stream)? {
+    loop {
+        let (remaining, blob) = match source.message().await {
+            Ok(Some(m)) => m,
+            Ok(None) => break,
+            Err(cause) => {
+                return Err(match total {
+                    Some(total) => SaveError::Cut {
+                        got: received,
+                        total,
+                        cause,
+                    },
+                    None => SaveError::Stream(cause),
+                });
+            }
+        };
         let t = *total.get_or_insert(remaining + blob.len() as u64);
         if received < t {
             received += blob.len() as u64;
@@ -412,7 +431,10 @@ mod tests {
         for (mut src, want) in [
             (stream(&data, Some(bad)), "sha256 mismatch"),
             (stream(&data, None), "checksum not found"),
-            (broken, "connection reset"),
+            (
+                broken,
+                "the snapshot stream broke after 21 of 50 bytes (connection reset): the member went away",
+            ),
             (truncated, "bytes of a 50-byte"),
         ] {
             let e = run(&mut src, &dest).await.unwrap_err();

@@ -490,6 +490,8 @@ impl Lab {
             let _ = c.kill();
             let _ = c.wait();
         }
+        // SIGKILL ends a stopped process too: nothing is left to thaw.
+        self.members[i].frozen = false;
     }
 
     pub fn dump_logs(&self) {
