@@ -4,13 +4,13 @@
 
 use super::{Credentials, CredentialsError, Identity, parse_certs, parse_key};
 use crate::apiserver::{Api, ApiError};
+use crate::material::checks::Object;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use rcgen::{
     CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, Issuer, KeyPair,
     KeyUsagePurpose,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,14 +44,14 @@ async fn get_secret(
     api: &Api,
     flag: &str,
     spec: &str,
-) -> Result<(String, Secret), KubeCredentialsError> {
+) -> Result<(Object, Secret), KubeCredentialsError> {
     let (ns, name) = split_ref(flag, spec)?;
     let secrets: kube::Api<Secret> = kube::Api::namespaced(api.client.clone(), &ns);
     let s = secrets
         .get(&name)
         .await
         .map_err(|e| api.explain(e, "get", "secrets", &ns, ""))?;
-    Ok((format!("secret {ns}/{name}"), s))
+    Ok((Object::secret(&ns, &name), s))
 }
 
 fn key<'a>(secret: &'a Secret, names: &[&str]) -> Option<(&'a str, &'a [u8])> {
@@ -71,12 +71,18 @@ pub async fn from_cert_secret(
 ) -> Result<Credentials, KubeCredentialsError> {
     let (what, secret) = get_secret(api, "--cert-secret", spec).await?;
     let ca = match ca_configmap {
-        Some(cm) => Some((cm, ca_from_configmap(api, cm).await?)),
+        Some(cm) => {
+            let (ns, name) = split_ref("--ca-configmap", cm)?;
+            Some((
+                Object::configmap(&ns, &name),
+                ca_from_configmap(api, cm).await?,
+            ))
+        }
         None => None,
     };
     let mut creds = from_secret(&what, &secret, ca.as_ref().map(|(_, certs)| certs.clone()))?;
     if let Some((cm, _)) = ca {
-        creds.source.push_str(&format!(" + configmap {cm}"));
+        creds.source.push_str(&format!(" + {cm}"));
     }
     Ok(creds)
 }
@@ -85,7 +91,7 @@ pub async fn from_cert_secret(
 /// common key layouts it uses; `ca` (from a ConfigMap) replaces the secret's own CA. `what`
 /// names the secret in messages. Pure, so every layout is unit-tested.
 pub fn from_secret(
-    what: &str,
+    what: &Object,
     secret: &Secret,
     ca: Option<Vec<CertificateDer<'static>>>,
 ) -> Result<Credentials, KubeCredentialsError> {
@@ -95,19 +101,11 @@ pub fn from_secret(
     let (kk, k) = key(secret, &["tls.key", "etcd-client-key", "client.key"]).ok_or_else(|| {
         KubeCredentialsError::Bad(format!("{what} has no tls.key or etcd-client-key key"))
     })?;
-    let chain = parse_certs("certificate", Path::new(&format!("{what} key {ck}")), cert)?;
-    super::check_client_cert(
-        "certificate",
-        Path::new(&format!("{what} key {ck}")),
-        &chain,
-    )?;
-    let private = parse_key("key", Path::new(&format!("{what} key {kk}")), k)?;
+    let chain = parse_certs("certificate", &what.key(ck), cert)?;
+    super::check_client_cert("certificate", &what.key(ck), &chain)?;
+    let private = parse_key("key", &what.key(kk), k)?;
     let own_ca = match key(secret, &["ca.crt", "etcd-ca"]) {
-        Some((name, pem)) => Some(parse_certs(
-            "CA",
-            Path::new(&format!("{what} key {name}")),
-            pem,
-        )?),
+        Some((name, pem)) => Some(parse_certs("CA", &what.key(name), pem)?),
         None => None,
     };
     let creds = Credentials {
@@ -134,12 +132,12 @@ pub async fn ca_from_configmap(
         .get(&name)
         .await
         .map_err(|e| api.explain(e, "get", "configmaps", &ns, ""))?;
-    ca_from_configmap_data(&format!("configmap {ns}/{name}"), &cm)
+    ca_from_configmap_data(&Object::configmap(&ns, &name), &cm)
 }
 
 /// The CA bundle in a ConfigMap (`ca-bundle.crt`, `ca.crt` or `bundle.crt`).
 pub fn ca_from_configmap_data(
-    what: &str,
+    what: &Object,
     cm: &ConfigMap,
 ) -> Result<Vec<CertificateDer<'static>>, KubeCredentialsError> {
     let data = cm.data.as_ref();
@@ -149,11 +147,7 @@ pub fn ca_from_configmap_data(
         .ok_or_else(|| {
             KubeCredentialsError::Bad(format!("{what} has no ca-bundle.crt or ca.crt key"))
         })?;
-    Ok(parse_certs(
-        "CA",
-        Path::new(&format!("{what} key {k}")),
-        pem.as_bytes(),
-    )?)
+    Ok(parse_certs("CA", &what.key(k), pem.as_bytes())?)
 }
 
 /// OpenShift keeps an etcd client certificate and the CA bundle where cluster admins can read
@@ -183,7 +177,10 @@ pub async fn mint_from_ca_secret(
 
 /// The etcd CA's certificate and key (`tls.crt`/`tls.key`, Cluster API's `<cluster>-etcd`, or
 /// `ca.crt`/`ca.key`): signs a fresh client certificate in memory and trusts that CA.
-pub fn mint_from_secret(what: &str, secret: &Secret) -> Result<Credentials, KubeCredentialsError> {
+pub fn mint_from_secret(
+    what: &Object,
+    secret: &Secret,
+) -> Result<Credentials, KubeCredentialsError> {
     let (_, ca_pem) = key(secret, &["tls.crt", "ca.crt"]).ok_or_else(|| {
         KubeCredentialsError::Bad(format!("{what} has no tls.crt (the CA certificate)"))
     })?;
@@ -192,11 +189,7 @@ pub fn mint_from_secret(what: &str, secret: &Secret) -> Result<Credentials, Kube
     let not_pem = |k: &str| KubeCredentialsError::Bad(format!("{what}: {k} is not PEM"));
     let ca_pem = std::str::from_utf8(ca_pem).map_err(|_| not_pem("tls.crt"))?;
     let ca_key = std::str::from_utf8(ca_key).map_err(|_| not_pem("tls.key"))?;
-    let ca_chain = parse_certs(
-        "CA",
-        Path::new(&format!("{what} key tls.crt")),
-        ca_pem.as_bytes(),
-    )?;
+    let ca_chain = parse_certs("CA", &what.key("tls.crt"), ca_pem.as_bytes())?;
     let (chain, private) = mint(ca_pem, ca_key).map_err(|e| {
         KubeCredentialsError::Bad(format!(
             "{what}: cannot sign a client certificate with this CA: {e}"
@@ -325,7 +318,7 @@ mod tests {
             if !ca.is_empty() {
                 data.push((ca, p.ca.as_str()));
             }
-            let creds = from_secret("secret ns/s", &secret(&data), None)
+            let creds = from_secret(&Object::secret("ns", "s"), &secret(&data), None)
                 .unwrap_or_else(|e| panic!("{c}/{k}: {e}"));
             assert!(creds.identity.is_some(), "{c}");
             assert_eq!(
@@ -341,8 +334,13 @@ mod tests {
     fn a_configmap_ca_replaces_the_secrets_own() {
         let (p, other) = (pems(), pems());
         let s = secret(&[("tls.crt", &p.cert), ("tls.key", &p.key), ("ca.crt", &p.ca)]);
-        let bundle = parse_certs("CA", Path::new("x"), other.ca.as_bytes()).unwrap();
-        let creds = from_secret("secret ns/s", &s, Some(bundle.clone())).unwrap();
+        let bundle = parse_certs(
+            "CA",
+            &crate::material::checks::Origin::File("x".into()),
+            other.ca.as_bytes(),
+        )
+        .unwrap();
+        let creds = from_secret(&Object::secret("ns", "s"), &s, Some(bundle.clone())).unwrap();
         assert_eq!(creds.ca, Some(bundle));
     }
 
@@ -350,7 +348,7 @@ mod tests {
     fn client_secrets_missing_or_mismatched_parts_are_named() {
         let (p, other) = (pems(), pems());
         let err = |data: &[(&str, &str)]| {
-            from_secret("secret ns/s", &secret(data), None)
+            from_secret(&Object::secret("ns", "s"), &secret(data), None)
                 .unwrap_err()
                 .to_string()
         };
@@ -362,24 +360,32 @@ mod tests {
             err(&[("tls.crt", &p.cert)]),
             "secret ns/s has no tls.key or etcd-client-key key"
         );
-        assert!(err(&[("tls.crt", "junk"), ("tls.key", &p.key)]).contains("key tls.crt"));
+        // Named as the object's key, not as a file (the origin is typed, not a fake path).
+        assert_eq!(
+            err(&[("tls.crt", "junk"), ("tls.key", &p.key)]),
+            "secret ns/s key tls.crt holds no PEM certificate"
+        );
         let mismatch = err(&[("tls.crt", &p.cert), ("tls.key", &other.key)]);
         assert!(mismatch.contains("do not belong together"), "{mismatch}");
         assert!(!mismatch.contains("PRIVATE"), "no key material in messages");
         let none = Secret::default();
-        assert!(from_secret("secret ns/s", &none, None).is_err());
+        assert!(from_secret(&Object::secret("ns", "s"), &none, None).is_err());
     }
 
     #[test]
     fn ca_secrets_mint_in_both_key_layouts() {
         let p = pems();
         for [c, k] in [["tls.crt", "tls.key"], ["ca.crt", "ca.key"]] {
-            let creds = mint_from_secret("secret ns/ca", &secret(&[(c, &p.ca), (k, &p.ca_key)]))
-                .unwrap_or_else(|e| panic!("{c}: {e}"));
+            let creds = mint_from_secret(
+                &Object::secret("ns", "ca"),
+                &secret(&[(c, &p.ca), (k, &p.ca_key)]),
+            )
+            .unwrap_or_else(|e| panic!("{c}: {e}"));
             assert_eq!(creds.source, "minted from CA secret ns/ca");
             assert!(creds.identity.is_some() && creds.ca.is_some());
         }
-        let e = mint_from_secret("secret ns/ca", &secret(&[("tls.crt", &p.ca)])).unwrap_err();
+        let e = mint_from_secret(&Object::secret("ns", "ca"), &secret(&[("tls.crt", &p.ca)]))
+            .unwrap_err();
         assert_eq!(e.to_string(), "secret ns/ca has no tls.key (the CA key)");
     }
 
@@ -392,12 +398,15 @@ mod tests {
                 ..ConfigMap::default()
             };
             assert_eq!(
-                ca_from_configmap_data("configmap ns/c", &cm).unwrap().len(),
+                ca_from_configmap_data(&Object::configmap("ns", "c"), &cm)
+                    .unwrap()
+                    .len(),
                 1,
                 "{k}"
             );
         }
-        let e = ca_from_configmap_data("configmap ns/c", &ConfigMap::default()).unwrap_err();
+        let e = ca_from_configmap_data(&Object::configmap("ns", "c"), &ConfigMap::default())
+            .unwrap_err();
         assert_eq!(
             e.to_string(),
             "configmap ns/c has no ca-bundle.crt or ca.crt key"

@@ -3,7 +3,7 @@
 //! Key material is read into memory once and never written anywhere or formatted into a
 //! message: `Debug` is implemented by hand so that a stray `{:?}` cannot print a key.
 
-use crate::material::checks;
+use crate::material::checks::{self, Origin};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, ring};
 use rustls::pki_types::pem::PemObject;
@@ -22,10 +22,10 @@ pub enum CredentialsError {
         path: PathBuf,
         reason: String,
     },
-    #[error("{what} file {path} holds no PEM {expected}")]
+    #[error("{} holds no PEM {expected}", .origin.label(.what))]
     NoPem {
         what: &'static str,
-        path: PathBuf,
+        origin: Origin,
         expected: &'static str,
     },
     #[error("--cert and --key go together: {0} is missing")]
@@ -73,7 +73,7 @@ impl Credentials {
         let identity = match (cert, key) {
             (Some(c), Some(k)) => {
                 let chain = read_certs("--cert", c)?;
-                check_client_cert("--cert", c, &chain)?;
+                check_client_cert("--cert", &Origin::File(c.to_path_buf()), &chain)?;
                 Some(Identity {
                     chain,
                     key: Arc::new(read_key(k)?),
@@ -151,10 +151,10 @@ fn read_file(what: &'static str, path: &Path) -> Result<Vec<u8>, CredentialsErro
     })
 }
 
-/// Reads PEM certificates from memory (files, or later Kubernetes secrets).
+/// Reads PEM certificates from memory (files, or Kubernetes objects' data).
 pub fn parse_certs(
     what: &'static str,
-    path: &Path,
+    origin: &Origin,
     pem: &[u8],
 ) -> Result<Vec<CertificateDer<'static>>, CredentialsError> {
     let certs: Vec<_> = CertificateDer::pem_slice_iter(pem)
@@ -163,7 +163,7 @@ pub fn parse_certs(
     if certs.is_empty() {
         return Err(CredentialsError::NoPem {
             what,
-            path: path.to_path_buf(),
+            origin: origin.clone(),
             expected: "certificate",
         });
     }
@@ -172,24 +172,24 @@ pub fn parse_certs(
 
 pub fn parse_key(
     what: &'static str,
-    path: &Path,
+    origin: &Origin,
     pem: &[u8],
 ) -> Result<PrivateKeyDer<'static>, CredentialsError> {
     if let Some(why) = checks::encrypted(pem) {
         return Err(CredentialsError::Rejected(format!(
             "{} {why}",
-            checks::label(what, path)
+            origin.label(what)
         )));
     }
     let key = PrivateKeyDer::from_pem_slice(pem).map_err(|_| CredentialsError::NoPem {
         what,
-        path: path.to_path_buf(),
+        origin: origin.clone(),
         expected: "private key",
     })?;
     if let Some(why) = checks::key_problem(&key) {
         return Err(CredentialsError::Rejected(format!(
             "{} {why}",
-            checks::label(what, path)
+            origin.label(what)
         )));
     }
     Ok(key)
@@ -198,13 +198,13 @@ pub fn parse_key(
 /// A client certificate must be valid today; the dates are in hand, so say so.
 pub fn check_client_cert(
     what: &'static str,
-    path: &Path,
+    origin: &Origin,
     chain: &[CertificateDer<'static>],
 ) -> Result<(), CredentialsError> {
     match chain.first().and_then(checks::validity_problem) {
         Some(why) => Err(CredentialsError::Rejected(format!(
             "client certificate {} {why}",
-            checks::label(what, path)
+            origin.label(what)
         ))),
         None => Ok(()),
     }
@@ -214,11 +214,19 @@ fn read_certs(
     what: &'static str,
     path: &Path,
 ) -> Result<Vec<CertificateDer<'static>>, CredentialsError> {
-    parse_certs(what, path, &read_file(what, path)?)
+    parse_certs(
+        what,
+        &Origin::File(path.to_path_buf()),
+        &read_file(what, path)?,
+    )
 }
 
 fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, CredentialsError> {
-    parse_key("--key", path, &read_file("--key", path)?)
+    parse_key(
+        "--key",
+        &Origin::File(path.to_path_buf()),
+        &read_file("--key", path)?,
+    )
 }
 
 /// `--insecure-skip-tls-verify`: accept any server certificate, still checking that the

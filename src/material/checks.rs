@@ -3,7 +3,7 @@
 //! messages name the file (or secret key) and the dates; never the material.
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use std::path::Path;
+use std::path::PathBuf;
 
 /// PKCS#8 "ENCRYPTED PRIVATE KEY" blocks and OpenSSL's "Proc-Type: 4,ENCRYPTED" headers.
 pub fn encrypted(pem: &[u8]) -> Option<String> {
@@ -52,13 +52,74 @@ pub fn validity_problem(cert: &CertificateDer<'_>) -> Option<String> {
     None
 }
 
-/// `what file path` or `secret ns/name key k`, for messages.
-pub fn label(what: &str, path: &Path) -> String {
-    let p = path.display().to_string();
-    if p.starts_with("secret ") || p.starts_with("configmap ") {
-        p
-    } else {
-        format!("{what} file {p}")
+/// Where key material was read from, as messages name it (never its bytes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A file, named by a flag or a kubeconfig.
+    File(PathBuf),
+    /// One key of a Kubernetes object's data.
+    Key { object: Object, key: String },
+}
+
+/// A Secret or a ConfigMap, by namespace and name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Object {
+    pub kind: ObjectKind,
+    pub namespace: String,
+    pub name: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjectKind {
+    Secret,
+    ConfigMap,
+}
+
+impl Object {
+    pub fn secret(namespace: &str, name: &str) -> Object {
+        Object {
+            kind: ObjectKind::Secret,
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+
+    pub fn configmap(namespace: &str, name: &str) -> Object {
+        Object {
+            kind: ObjectKind::ConfigMap,
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+
+    /// The origin of one key of this object's data.
+    pub fn key(&self, key: &str) -> Origin {
+        Origin::Key {
+            object: self.clone(),
+            key: key.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Object {
+    /// `secret NAMESPACE/NAME`, as kubectl names an object.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.kind {
+            ObjectKind::Secret => "secret",
+            ObjectKind::ConfigMap => "configmap",
+        };
+        write!(f, "{kind} {}/{}", self.namespace, self.name)
+    }
+}
+
+impl Origin {
+    /// `--cacert file /path` or `secret ns/name key tls.crt`, for messages; `what` names the
+    /// flag a file came from.
+    pub fn label(&self, what: &str) -> String {
+        match self {
+            Origin::File(p) => format!("{what} file {}", p.display()),
+            Origin::Key { object, key } => format!("{object} key {key}"),
+        }
     }
 }
 
