@@ -28,6 +28,12 @@ pub struct ConnectOptions {
 /// Why the API server could not be used. Each kind has its own exit code (see `error.rs`).
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// The kubeconfig could not be found or read.
+    #[error(transparent)]
+    Kubeconfig(#[from] kubeconfig::KubeconfigError),
+    /// The chosen context's cluster or user is not usable as written.
+    #[error(transparent)]
+    ClientConfig(#[from] kubeclient::ClientConfigError),
     #[error("{0}")]
     Config(String),
     #[error("cannot reach the Kubernetes API server at {server}: {reason}")]
@@ -111,7 +117,7 @@ pub fn context_names(f: &ConnectOptions) -> Result<Vec<String>, ApiError> {
 
 /// Read as kubectl reads it, never quoting it (see kubeconfig.rs).
 fn read_kubeconfig(f: &ConnectOptions) -> Result<kubeconfig::Loaded, ApiError> {
-    kubeconfig::load(f.kubeconfig.as_deref()).map_err(|e| ApiError::Config(e.to_string()))
+    Ok(kubeconfig::load(f.kubeconfig.as_deref())?)
 }
 
 async fn connect_with(f: &ConnectOptions, mut loaded: kubeconfig::Loaded) -> Result<Api, ApiError> {
@@ -182,8 +188,8 @@ async fn connect_with(f: &ConnectOptions, mut loaded: kubeconfig::Loaded) -> Res
         cluster: &cluster_name,
         user: &user_name,
     };
-    kubeclient::check_insecure(&loaded, &chosen).map_err(|e| ApiError::Config(e.to_string()))?;
-    kubeclient::inline_files(&mut loaded, &chosen).map_err(|e| ApiError::Config(e.to_string()))?;
+    kubeclient::check_insecure(&loaded, &chosen)?;
+    kubeclient::inline_files(&mut loaded, &chosen)?;
     let options = KubeConfigOptions {
         context: f.context.clone(),
         cluster: f.cluster.clone(),
@@ -192,9 +198,8 @@ async fn connect_with(f: &ConnectOptions, mut loaded: kubeconfig::Loaded) -> Res
     let mut config = kube::Config::from_custom_kubeconfig(loaded.config.clone(), &options)
         .await
         .map_err(|e| ApiError::Config(kubeclient::describe(&e, &loaded, &chosen, &context)))?;
-    kubeclient::check_ca(&config, &loaded, &chosen).map_err(|e| ApiError::Config(e.to_string()))?;
-    kubeclient::check_user(&config, &loaded, &chosen)
-        .map_err(|e| ApiError::Config(e.to_string()))?;
+    kubeclient::check_ca(&config, &loaded, &chosen)?;
+    kubeclient::check_user(&config, &loaded, &chosen)?;
     if let Some(server) = &f.server {
         config.cluster_url = server.parse().map_err(|_| {
             ApiError::Config(format!(

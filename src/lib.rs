@@ -367,7 +367,10 @@ fn exit_code(result: &Result<Outcome, Error>) -> i32 {
         Err(Error::Cancelled) => exit::INTERRUPTED,
         Err(Error::Interrupted) => exit::INTERRUPTED,
         Err(Error::Api(a)) => match a {
-            ApiError::Config(_) | ApiError::Plugin(_) => exit::KUBECONFIG,
+            ApiError::Kubeconfig(_)
+            | ApiError::ClientConfig(_)
+            | ApiError::Config(_)
+            | ApiError::Plugin(_) => exit::KUBECONFIG,
             ApiError::Unreachable { .. } => exit::API_UNREACHABLE,
             ApiError::Unauthorized { .. } => exit::UNAUTHORIZED,
             ApiError::Forbidden { .. } => exit::FORBIDDEN,
