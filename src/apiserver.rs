@@ -92,6 +92,8 @@ const fn go_arch() -> &'static str {
 #[derive(Clone)]
 pub struct Api {
     pub client: kube::Client,
+    /// The connections being warmed for the upgrades to come (see [`Api::warm_up`]).
+    pub warm: Warm,
     pub server: String,
     pub context: String,
     /// Which cluster this is, for the credentials memory (server, CA fingerprint, cluster name).
@@ -254,6 +256,7 @@ async fn connect_with(f: &ConnectOptions, mut loaded: kubeconfig::Loaded) -> Res
     })?;
     Ok(Api {
         client,
+        warm: Warm::default(),
         server,
         context,
         cluster_id,
@@ -268,12 +271,20 @@ impl Api {
     /// discovery, each would first pay a TCP and a TLS handshake (two round trips to a distant
     /// API server). Warmed now, they wait idle in the client's pool and the upgrades take them.
     /// A failure here costs nothing: the upgrade then opens its connection as before.
+    ///
+    /// The warm-ups are held in [`Warm`]: every upgrade waits for them to end (bounded) before
+    /// it asks the pool for a connection, so it takes a warmed one instead of racing the
+    /// warm-ups to open one of its own.
     pub fn warm_up(&self, n: usize) {
+        // Called before any upgrade could wait on the lock; if one does, it warms nothing.
+        let Ok(mut pending) = self.warm.pending.try_lock() else {
+            return;
+        };
         for _ in 0..n {
             let client = self.client.clone();
-            tokio::spawn(async move {
+            pending.push(tokio::spawn(async move {
                 let _ = client.apiserver_version().await;
-            });
+            }));
         }
     }
 
@@ -311,6 +322,39 @@ impl Api {
                 ApiError::Other(format!("{verb} {resource} in {namespace}: {}", root(&e)))
             }
         }
+    }
+}
+
+/// API connections being opened ahead of the port-forwards and execs that will upgrade them.
+#[derive(Clone, Default)]
+pub struct Warm {
+    /// An async lock: the first upgrade holds it while it waits for the warm-ups, so that the
+    /// others wait too, and then find nothing left to wait for.
+    pending: std::sync::Arc<tokio::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl std::fmt::Debug for Warm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Warm")
+    }
+}
+
+/// How long an upgrade waits for the warm-ups: a warm-up slower than this is a slow API
+/// server, and the upgrade opens its own connection as it would have without one.
+const WARM_WAIT: Duration = Duration::from_secs(3);
+
+impl Warm {
+    /// Waits (at most [`WARM_WAIT`] in all) for the warm-ups still running, so that their
+    /// connections are in the client's pool; then yields once, for the pool to take back the
+    /// last one's connection. Every caller after the first finds nothing left to wait for.
+    pub async fn ready(&self) {
+        let mut pending = self.pending.lock().await;
+        if pending.is_empty() {
+            return;
+        }
+        let all = futures_util::future::join_all(std::mem::take(&mut *pending));
+        let _ = tokio::time::timeout(WARM_WAIT, all).await;
+        tokio::task::yield_now().await;
     }
 }
 

@@ -2,6 +2,7 @@
 //! etcd layer runs TLS and gRPC, so both get the same verification and output; the exec route
 //! runs etcdctl inside the etcd pod instead (see `etcd/exec.rs`).
 
+use crate::apiserver::{Api, Warm};
 use crate::discover::{ExecSpec, Member};
 use crate::endpoint::Endpoint;
 use k8s_openapi::api::core::v1::Pod;
@@ -32,12 +33,14 @@ pub enum Route {
         pods: kube::Api<Pod>,
         pod: String,
         port: u16,
+        warm: Warm,
     },
     /// etcdctl inside the etcd pod.
     Exec {
         pods: kube::Api<Pod>,
         pod: String,
         spec: ExecSpec,
+        warm: Warm,
     },
     /// Direct and port-forward raced: direct gets a head start, and the port-forward starts
     /// when it has not connected by then, so unreachable node addresses cost no dial timeout.
@@ -45,6 +48,7 @@ pub enum Route {
         pods: kube::Api<Pod>,
         pod: String,
         port: u16,
+        warm: Warm,
     },
     /// No way to reach this member, and why.
     Unavailable(Unavailable),
@@ -218,7 +222,7 @@ impl Route {
     /// The route of `kind` to a discovered member, with the API client its pod calls need.
     /// Kinds needing a pod fall back to `Unavailable` when the member has none (`plan` does
     /// not choose them then).
-    pub fn for_member(kind: RouteKind, m: &Member, client: &kube::Client) -> Route {
+    pub fn for_member(kind: RouteKind, m: &Member, api: &Api) -> Route {
         let Some(p) = &m.pod else {
             return match kind {
                 RouteKind::Direct | RouteKind::Race => Route::Direct,
@@ -226,24 +230,28 @@ impl Route {
                 RouteKind::Exec => Route::Unavailable(Unavailable::ExecPod),
             };
         };
-        let pods = kube::Api::<Pod>::namespaced(client.clone(), &p.namespace);
+        let pods = kube::Api::<Pod>::namespaced(api.client.clone(), &p.namespace);
         let pod = p.name.clone();
+        let warm = api.warm.clone();
         match (kind, &m.exec) {
             (RouteKind::Direct, _) => Route::Direct,
             (RouteKind::PortForward, _) => Route::PortForward {
                 pods,
                 pod,
                 port: m.client_port,
+                warm,
             },
             (RouteKind::Race, _) => Route::Race {
                 pods,
                 pod,
                 port: m.client_port,
+                warm,
             },
             (RouteKind::Exec, Some(spec)) => Route::Exec {
                 pods,
                 pod,
                 spec: spec.clone(),
+                warm,
             },
             (RouteKind::Exec, None) => Route::Unavailable(Unavailable::ExecPod),
         }
@@ -299,8 +307,13 @@ impl Route {
                 via: RouteKind::Direct,
                 notes: vec![],
             }),
-            Route::PortForward { pods, pod, port } => {
-                let (io, forward_error) = forward(pods, pod, *port).await?;
+            Route::PortForward {
+                pods,
+                pod,
+                port,
+                warm,
+            } => {
+                let (io, forward_error) = forward(pods, pod, *port, warm).await?;
                 Ok(Opened {
                     io,
                     forward_error,
@@ -308,7 +321,12 @@ impl Route {
                     notes: vec![],
                 })
             }
-            Route::Race { pods, pod, port } => race(ep, pods, pod, *port).await,
+            Route::Race {
+                pods,
+                pod,
+                port,
+                warm,
+            } => race(ep, pods, pod, *port, warm).await,
             Route::Exec { .. } => Err(RouteError::Exec),
             Route::Unavailable(why) => Err(RouteError::Unavailable(*why)),
         }
@@ -367,7 +385,9 @@ async fn forward(
     pods: &kube::Api<Pod>,
     pod: &str,
     port: u16,
+    warm: &Warm,
 ) -> Result<(BoxIo, Option<ForwardError>), RouteError> {
+    warm.ready().await;
     let mut pf = pods.portforward(pod, &[port]).await.map_err(|e| {
         let message = crate::apiserver::root(&e);
         match crate::apiserver::classify(&e) {
@@ -403,6 +423,7 @@ async fn race(
     pods: &kube::Api<Pod>,
     pod: &str,
     port: u16,
+    warm: &Warm,
 ) -> Result<Opened, RouteError> {
     let direct = dial(ep);
     // The port-forward starts when direct's head start is over, or at once if direct failed.
@@ -412,7 +433,7 @@ async fn race(
             _ = tokio::time::sleep(HEAD_START) => {}
             _ = direct_failed.notified() => {}
         }
-        forward(pods, pod, port).await
+        forward(pods, pod, port, warm).await
     };
     tokio::pin!(direct, forwarded);
     let (mut direct_err, mut forward_err) = (None, None);

@@ -127,7 +127,7 @@ fn target(
         },
     );
     let route = match plan.route {
-        Ok(kind) => Route::for_member(kind, m, &api.client),
+        Ok(kind) => Route::for_member(kind, m, api),
         Err(why) => Route::Unavailable(why),
     };
     let target = Target {
@@ -136,7 +136,7 @@ fn target(
         fallback: plan
             .fallback
             .filter(|_| !given)
-            .map(|kind| Route::for_member(kind, m, &api.client)),
+            .map(|kind| Route::for_member(kind, m, api)),
         pod: m
             .pod
             .as_ref()

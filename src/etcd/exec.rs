@@ -19,6 +19,8 @@ pub struct Etcdctl {
     pub pods: kube::Api<Pod>,
     pub pod: String,
     pub spec: ExecSpec,
+    /// The API connections warmed for the execs (see `apiserver::Warm`).
+    pub warm: crate::apiserver::Warm,
     pub dial_timeout: Duration,
     pub command_timeout: Duration,
     pub notes: Vec<String>,
@@ -41,6 +43,7 @@ impl Etcdctl {
             .stderr(true);
         let bound = self.dial_timeout + self.command_timeout;
         let run = async {
+            self.warm.ready().await;
             let mut proc = self
                 .pods
                 .exec(&self.pod, argv, &params)

@@ -154,11 +154,18 @@ impl Cluster {
     }
 
     async fn connect_via(&self, target: &Target, route: &Route) -> Result<Conn, EndpointError> {
-        if let Route::Exec { pods, pod, spec } = route {
+        if let Route::Exec {
+            pods,
+            pod,
+            spec,
+            warm,
+        } = route
+        {
             return Ok(Conn::Exec(Box::new(exec::Etcdctl {
                 pods: pods.clone(),
                 pod: pod.clone(),
                 spec: spec.clone(),
+                warm: warm.clone(),
                 dial_timeout: self.dial_timeout,
                 command_timeout: self.command_timeout,
                 notes: vec![],

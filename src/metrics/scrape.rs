@@ -53,11 +53,10 @@ pub fn plan(target: &Target, have_tls: bool) -> Result<Source, String> {
             Ok(client(target.route.clone()))
         }
         // No client certificate: the plain-HTTP listener through a port-forward needs none.
-        Route::Exec { pods, pod, .. }
-        | Route::PortForward { pods, pod, .. }
-        | Route::Race { pods, pod, .. } => {
-            listener(target, pods, pod).map_err(|why| format!("no way to the metrics: {why}"))
-        }
+        Route::Exec { pods, pod, warm, .. }
+        | Route::PortForward { pods, pod, warm, .. }
+        | Route::Race { pods, pod, warm, .. } => listener(target, pods, pod, warm)
+            .map_err(|why| format!("no way to the metrics: {why}")),
         Route::Direct => Err("no way to the metrics: the client URL needs TLS credentials and no pod is known for a port-forward to a metrics listener".into()),
         Route::Unavailable(why) => match &target.metrics_url {
             Some(_) => Err(format!("no way to the metrics: {why}")),
@@ -73,6 +72,7 @@ fn listener(
     target: &Target,
     pods: &kube::Api<k8s_openapi::api::core::v1::Pod>,
     pod: &str,
+    warm: &crate::apiserver::Warm,
 ) -> Result<Source, String> {
     let urls = target
         .metrics_url
@@ -91,6 +91,7 @@ fn listener(
                 pods: pods.clone(),
                 pod: pod.to_string(),
                 port: ep.port,
+                warm: warm.clone(),
             },
             endpoint: ep,
             kind: LISTENER,
