@@ -120,13 +120,14 @@ fn read(
         " (first keys only: the read hit its bound)"
     };
     let evidence = format!(
-        "live data {} in {} keys of {} in use{partial}, {} dominates; largest resources: {}",
+        "live data {} in {} keys of {} in use{partial}, {}; largest resources: {}",
         bytes(s.total.bytes),
         s.total.keys,
         bytes(in_use),
         match dominant {
-            Dominant::Live => "live data",
-            Dominant::History => "history",
+            Dominant::Live => "live data dominates",
+            // A live read cannot tell old revisions from pages bbolt has not freed yet.
+            Dominant::History => "the rest (history, bbolt's own pages) dominates",
         },
         if names.is_empty() {
             "none".into()
@@ -136,9 +137,10 @@ fn read(
     );
     let hint = match dominant {
         Dominant::History => {
-            "history dominates (old revisions the compaction has not removed): \
-            check kube-apiserver's --etcd-compaction-interval and find the writer that churns \
-            (`kubectl etcd usage --snapshot FILE` shows history per resource); then defragment"
+            "more is in use than live data: history (old revisions the compaction has not \
+            removed) or pages bbolt frees at its next write; check kube-apiserver's \
+            --etcd-compaction-interval and find the writer that churns (`kubectl etcd usage \
+            --snapshot FILE` shows history per resource); then compact and defragment"
         }
         Dominant::Live => {
             "live data dominates: delete what is not needed in the largest \
@@ -229,7 +231,8 @@ mod tests {
         assert_eq!((f[0].code, f[0].severity), (Code::DbUsage, Severity::Ok));
         assert!(f[0].title.contains("60%"), "{}", f[0].title);
         assert!(
-            f[0].evidence.contains("history dominates")
+            f[0].evidence
+                .contains("the rest (history, bbolt's own pages) dominates")
                 && f[0]
                     .evidence
                     .contains("largest resources: events 20 kB, pods 5.0 kB"),
