@@ -192,9 +192,8 @@ fn over_exec_the_read_stops_at_its_page_bound_and_says_what_is_missing() {
 }
 
 /// A member whose DB fills over half of a small quota (3 to 3.6 MB of 5 MB, as bbolt frees
-/// pages): doctor reads what fills it and its
-/// storage finding names the top resources by bytes (text, and JSON facts with the numbers
-/// etcd holds), with what dominates and what to do.
+/// pages): doctor reads what fills it and its storage finding names the top resources by
+/// bytes (text, and JSON facts with the numbers etcd holds), with what dominates and what to do.
 #[test]
 fn doctor_names_what_fills_a_db_over_half_its_quota() {
     let lab = Lab::start_with(
