@@ -8,12 +8,18 @@
 //! the snapshot is those keys rewritten BENCH_USAGE_ROUNDS times more (default 9: ~1 GB with
 //! the defaults, history included). BENCH_RUNS runs per case (default 3). Peak RSS is wait4's
 //! ru_maxrss: the reader uses pread, not mmap, so the page cache is not counted in it.
+//! BENCH_USAGE_SNAPSHOT=FILE keeps the snapshot there and reuses it when it exists (writing
+//! ~1 GB into etcd takes many minutes on a small machine); keep it out of the repository.
+//!
+//! Both commands write their output to a file (etcdctl's ~100 MB of values is the baseline's
+//! real work), never to /dev/null.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 
 use common::{Lab, Options, PLUGIN};
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -23,15 +29,14 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// One run: wall time and peak RSS (KiB). Panics when it fails or outlives `limit`.
-fn run(c: &mut Command, limit: Duration) -> (Duration, i64) {
+/// One run, its stdout and stderr written to `out` (truncated first): wall time and peak RSS
+/// (KiB). Panics when it fails or outlives `limit`.
+fn run(c: &mut Command, out: &Path, limit: Duration) -> (Duration, i64) {
+    let file = std::fs::File::create(out).expect("output file");
+    let err = file.try_clone().expect("output file");
     let start = Instant::now();
     #[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its rusage
-    let child = c
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
+    let child = c.stdout(file).stderr(err).spawn().expect("spawn");
     let pid = child.id() as i32;
     let mut status = 0;
     // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
@@ -48,7 +53,11 @@ fn run(c: &mut Command, limit: Duration) -> (Duration, i64) {
     let took = start.elapsed();
     assert!(
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "{c:?} failed"
+        "{c:?} failed: {}",
+        String::from_utf8_lossy(&std::fs::read(out).unwrap_or_default())
+            .chars()
+            .take(2000)
+            .collect::<String>()
     );
     (took, usage.ru_maxrss)
 }
@@ -58,10 +67,10 @@ fn median<T: Ord + Copy>(mut v: Vec<T>) -> T {
     v[v.len() / 2]
 }
 
-/// `runs` runs of `c()`: median wall time and median peak RSS.
-fn measure(runs: usize, c: &dyn Fn() -> Command) -> (Duration, i64) {
+/// `runs` runs of `c()`, output to `out`: median wall time and median peak RSS.
+fn measure(runs: usize, out: &Path, c: &dyn Fn() -> Command) -> (Duration, i64) {
     let (times, rss): (Vec<_>, Vec<_>) = (0..runs)
-        .map(|_| run(&mut c(), Duration::from_secs(600)))
+        .map(|_| run(&mut c(), out, Duration::from_secs(600)))
         .unzip();
     (median(times), median(rss))
 }
@@ -147,29 +156,55 @@ fn main() {
         ]);
         c
     };
-    let (t_theirs, rss_theirs) = measure(runs, &etcdctl);
-    let (t_ours, rss_ours) = measure(runs, &ours);
-
-    eprintln!("rewriting the keys {rounds} more times for the snapshot…");
-    rt.block_on(fill(&lab, keys, size, rounds));
     let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("bench.db");
-    run(
-        Command::new("etcdctl")
-            .env("ETCDCTL_API", "3")
-            .arg(format!("--endpoints={ep}"))
-            .args(&tls)
-            .args(["snapshot", "save"])
-            .arg(&file),
-        Duration::from_secs(600),
+    let out = dir.path().join("out");
+    // Alternated, so that a burst of load elsewhere on the machine hits both alike.
+    let (mut theirs, mut ours_runs) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        theirs.push(measure(1, &out, &etcdctl));
+        ours_runs.push(measure(1, &out, &ours));
+    }
+    let (t_theirs, rss_theirs) = (
+        median(theirs.iter().map(|x| x.0).collect()),
+        median(theirs.iter().map(|x| x.1).collect()),
     );
+    let (t_ours, rss_ours) = (
+        median(ours_runs.iter().map(|x| x.0).collect()),
+        median(ours_runs.iter().map(|x| x.1).collect()),
+    );
+    eprintln!(
+        "live: etcdctl {:.2} s, usage {:.2} s",
+        t_theirs.as_secs_f64(),
+        t_ours.as_secs_f64()
+    );
+
+    let file = match std::env::var_os("BENCH_USAGE_SNAPSHOT") {
+        Some(p) => PathBuf::from(p),
+        None => dir.path().join("bench.db"),
+    };
+    if file.exists() {
+        eprintln!("reusing the snapshot {}", file.display());
+    } else {
+        eprintln!("rewriting the keys {rounds} more times for the snapshot…");
+        rt.block_on(fill(&lab, keys, size, rounds));
+        run(
+            Command::new("etcdctl")
+                .env("ETCDCTL_API", "3")
+                .arg(format!("--endpoints={ep}"))
+                .args(&tls)
+                .args(["snapshot", "save"])
+                .arg(&file),
+            &out,
+            Duration::from_secs(600),
+        );
+    }
     let bytes = std::fs::metadata(&file).expect("snapshot").len();
     let snap = || {
         let mut c = Command::new(PLUGIN);
         c.args(["usage", "-w", "json", "--snapshot"]).arg(&file);
         c
     };
-    let (t_snap, rss_snap) = measure(runs, &snap);
+    let (t_snap, rss_snap) = measure(runs, &out, &snap);
     let rate = bytes as f64 / 1e6 / t_snap.as_secs_f64();
 
     println!(

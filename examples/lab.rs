@@ -1,6 +1,6 @@
 //! A lab with no cluster needed: three real etcd members (TLS, client-cert auth) on loopback
-//! behind the test suite's fake Kubernetes API server, serving kubeadm-style etcd mirror pods.
-//! Prints the KUBECONFIG line to try the plugin; Ctrl-C (or Enter) stops everything.
+//! behind the test suite's fake Kubernetes API server, serving kubeadm-style etcd mirror pods,
+//! holding a Kubernetes-shaped keyspace (for `usage`; see tests/common/keyspace.rs). Prints the KUBECONFIG line to try the plugin; Ctrl-C (or Enter) stops everything.
 //!
 //!     cargo run --example lab
 
@@ -18,6 +18,7 @@ fn main() {
         .unwrap_or(3);
     eprintln!("starting {members} etcd members…");
     let lab = Lab::start(members);
+    common::keyspace::fill_kubernetes(&lab);
     let cfg = common::kubeadm_api_config(&lab, "lab-token");
     let api = FakeApi::start(cfg);
     let kubeconfig = lab.dir.path().join("kubeconfig");

@@ -1,6 +1,7 @@
 //! README's example outputs are what the plugin prints: scripts/readme-examples --check reruns
 //! every checked block against a fresh lab (three real etcd members behind the fake API server,
-//! as `cargo run --example lab` makes) and fails when a block's shape has drifted.
+//! holding the Kubernetes-shaped keyspace `cargo run --example lab` writes) and fails when a
+//! block's shape has drifted.
 
 mod common;
 
@@ -13,6 +14,7 @@ use std::time::Duration;
 #[test]
 fn readme_examples_match_a_fresh_lab() {
     let lab = Lab::start(3);
+    common::keyspace::fill_kubernetes(&lab);
     let api = FakeApi::start(kubeadm_api_config(&lab, "lab-token"));
     let kubeconfig = lab.dir.path().join("kubeconfig");
     api.write_kubeconfig(&kubeconfig, "lab", "lab-token");

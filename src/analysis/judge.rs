@@ -2,10 +2,12 @@
 //! evidence (samples with the member lists, and the members' metrics when they were read) and
 //! get the same verdict back: no verdict at all when this machine cannot see the cluster, else
 //! the report whose worst finding decides the exit status. Commands gather and print; they
-//! decide nothing and write nothing into the evidence.
+//! decide nothing and write nothing into the evidence. Whether the store is filling (and so
+//! whether doctor reads what fills it) is the judge's call too: [`filling`].
 
 use super::compare::Report;
 use super::findings;
+use super::findings::fill::{self, Contents};
 use super::{Code, Finding, Sample, Severity, Thresholds};
 use crate::metrics::Scraped;
 use crate::visibility::{self, CannotSee};
@@ -16,6 +18,42 @@ pub struct Evidence<'a> {
     pub samples: &'a [Sample],
     /// Each member's metrics over the window; None when the command did not read them.
     pub metrics: Option<&'a [Scraped]>,
+    /// What fills the store (doctor reads it when [`filling`] says so); None when the command
+    /// did not read it.
+    pub contents: Option<&'a Contents>,
+}
+
+/// Whether the store is filling (a member at half its quota or more, near the quota, NOSPACE):
+/// doctor then reads what fills it and hands it back as [`Evidence::contents`].
+pub fn filling(e: &Evidence, t: &Thresholds) -> bool {
+    let plain = Evidence {
+        contents: None,
+        ..*e
+    };
+    let Ok(report) = analyze(&plain, t) else {
+        return false;
+    };
+    let samples = with_metric_quotas(e);
+    let last = samples.last().map_or(&[][..], |s| &s.members[..]);
+    fill::filling(last, &report.findings)
+}
+
+/// The samples with each member's quota as its metrics give it (its pod flags may be stale).
+fn with_metric_quotas(e: &Evidence) -> Vec<Sample> {
+    let mut samples = e.samples.to_vec();
+    let Some(scraped) = e.metrics else {
+        return samples;
+    };
+    for m in samples.iter_mut().flat_map(|s| s.members.iter_mut()) {
+        if let Some(q) = scraped
+            .iter()
+            .find(|r| r.endpoint == m.endpoint)
+            .and_then(|r| r.result.as_ref().ok()?.metrics.quota)
+        {
+            m.quota_from_flags = Some(q as i64);
+        }
+    }
+    samples
 }
 
 /// The verdict on the evidence: `Err` when no member answered for reasons on this side (and
@@ -27,24 +65,17 @@ pub fn analyze(e: &Evidence, t: &Thresholds) -> Result<Report, CannotSee> {
     {
         return Err(cannot);
     }
+    let samples = with_metric_quotas(e);
+    let last = samples.last().map_or(&[][..], |s| &s.members[..]);
     let Some(scraped) = e.metrics else {
-        return Ok(Report::new(e.samples, findings::analyze(e.samples, t)));
+        let mut out = findings::analyze(&samples, t);
+        fill::add(&mut out, last, e.contents);
+        return Ok(Report::new(&samples, out));
     };
     let read: Vec<findings::metrics::Read> = scraped
         .iter()
         .filter_map(|r| Some((r.endpoint.as_str(), &r.result.as_ref().ok()?.metrics)))
         .collect();
-    // The quota a member's metrics give is the one that applies (its pod flags may be stale).
-    let mut samples = e.samples.to_vec();
-    for m in samples.iter_mut().flat_map(|s| s.members.iter_mut()) {
-        if let Some(q) = read
-            .iter()
-            .find(|(ep, _)| *ep == m.endpoint)
-            .and_then(|(_, x)| x.quota)
-        {
-            m.quota_from_flags = Some(q as i64);
-        }
-    }
     let seconds = scraped
         .iter()
         .filter_map(|r| r.result.as_ref().ok().map(|w| w.seconds))
@@ -59,6 +90,7 @@ pub fn analyze(e: &Evidence, t: &Thresholds) -> Result<Report, CannotSee> {
                 .then(a.code.as_str().cmp(b.code.as_str()))
         });
     }
+    fill::add(&mut out, last, e.contents);
     Ok(Report::new(&samples, out))
 }
 

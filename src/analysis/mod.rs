@@ -287,6 +287,9 @@ pub struct Fact {
     pub name: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub member: Option<String>,
+    /// The Kubernetes resource the number is about (`resource_bytes`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
     pub value: Number,
 }
 
@@ -305,8 +308,15 @@ impl Fact {
         Fact {
             name,
             member: member.map(str::to_string),
+            resource: None,
             value: Number::Int(value.try_into().unwrap_or(i64::MAX)),
         }
+    }
+
+    /// The same number, about one Kubernetes resource.
+    pub fn for_resource(mut self, resource: &str) -> Fact {
+        self.resource = Some(resource.to_string());
+        self
     }
 
     /// A ratio or a number of seconds.
@@ -314,6 +324,7 @@ impl Fact {
         Fact {
             name,
             member: member.map(str::to_string),
+            resource: None,
             value: Number::Real(value),
         }
     }

@@ -101,60 +101,6 @@ impl Summary {
     }
 }
 
-/// The share of the quota at which doctor's storage finding says what fills the store.
-pub const STORAGE_NOTE_AT: f64 = 0.5;
-
-/// What doctor's storage finding adds from a live `usage` read: the top resources by bytes
-/// and whether live data or history (everything in use that is not a current value: old
-/// revisions, tombstones, bbolt's own pages) fills the store, with what to do about each.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StorageNote {
-    pub evidence: String,
-    pub hint: String,
-    pub dominant: Dominant,
-}
-
-pub fn storage_note(s: &Summary, db_size_in_use: i64, shown: usize, complete: bool) -> StorageNote {
-    let top: Vec<String> = s
-        .resources
-        .iter()
-        .take(shown)
-        .map(|r| format!("{} {}", r.resource, crate::humanize::bytes(r.live.bytes)))
-        .collect();
-    let in_use = db_size_in_use.max(0) as u64;
-    let rest = in_use.saturating_sub(s.total.bytes);
-    let dominant = if complete && rest > s.total.bytes {
-        Dominant::History
-    } else {
-        Dominant::Live
-    };
-    let partial = if complete {
-        ""
-    } else {
-        " (first keys only: the read hit its bound)"
-    };
-    let evidence = format!(
-        "live data {} in {} keys of {} in use{partial}; largest resources: {}",
-        crate::humanize::bytes(s.total.bytes),
-        s.total.keys,
-        crate::humanize::bytes(in_use),
-        if top.is_empty() {
-            "none".into()
-        } else {
-            top.join(", ")
-        }
-    );
-    let hint = match dominant {
-        Dominant::History => "history dominates (old revisions the compaction has not removed): check kube-apiserver's --etcd-compaction-interval and find the writer that churns (`kubectl etcd usage --snapshot FILE` shows history per resource); then defragment".into(),
-        Dominant::Live => "live data dominates: delete what is not needed in the largest resources or fix the writer that creates them (`kubectl etcd usage --top 20`); then compact and defragment".into(),
-    };
-    StorageNote {
-        evidence,
-        hint,
-        dominant,
-    }
-}
-
 /// The raw resource part of `key` under `prefix` (the bytes between the prefix and the object's
 /// own path) and the rest (`[namespace/]name`); None for keys outside the prefix.
 ///
@@ -228,9 +174,30 @@ pub struct Scope {
     pub top: usize,
 }
 
-/// `--prefix /registry` and `/registry/` are the same prefix: keys are `<prefix>/<resource>`.
+/// `--prefix /registry`, `/registry/` and `registry` are the same prefix, as kube-apiserver
+/// joins them (`path.Join("/", prefix)`): keys are `/<prefix>/<resource>/…`.
 pub fn normalize_prefix(prefix: &str) -> String {
-    format!("{}/", prefix.trim_end_matches('/'))
+    match prefix.trim_matches('/') {
+        "" => "/".into(),
+        p => format!("/{p}/"),
+    }
+}
+
+/// Where the prefix comes from: `--prefix` when given, else kube-apiserver's `--etcd-prefix`
+/// when discovery read it from its pods, else kube-apiserver's default.
+pub fn choose_prefix(given: Option<&str>, discovered: Option<&str>) -> (String, PrefixFrom) {
+    match (given, discovered) {
+        (Some(p), _) => (normalize_prefix(p), PrefixFrom::Flag),
+        (None, Some(p)) => (normalize_prefix(p), PrefixFrom::ApiServer),
+        (None, None) => (DEFAULT_PREFIX.into(), PrefixFrom::Default),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrefixFrom {
+    Flag,
+    ApiServer,
+    Default,
 }
 
 impl Tally {

@@ -65,6 +65,8 @@ pub(super) fn options(e: EtcdFlags, k: KubeFlags, no_color: bool) -> Options {
             Via::PortForward => route::Via::PortForward,
             Via::Exec => route::Via::Exec,
         },
+        // Set for the commands that need it (see `commands::online`).
+        read_etcd_prefix: false,
     }
 }
 

@@ -53,6 +53,7 @@ pub async fn run(
         let evidence = Evidence {
             samples,
             metrics: None,
+            contents: None,
         };
         let report = analyze(&evidence, t).map_err(Error::CannotSee)?;
         severity = report.severity;
@@ -79,6 +80,7 @@ pub async fn run(
     let evidence = Evidence {
         samples: &samples,
         metrics: scraped.as_deref(),
+        contents: None,
     };
     let report = analyze(&evidence, t).map_err(Error::CannotSee)?;
     match &scraped {

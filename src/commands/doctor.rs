@@ -4,7 +4,7 @@
 use super::{Context, Outcome, sampling};
 use crate::analysis::Thresholds;
 use crate::analysis::compare::Report;
-use crate::analysis::judge::{Evidence, analyze};
+use crate::analysis::judge::{Evidence, analyze, filling};
 use crate::context::Sampling;
 use crate::error::Error;
 use crate::output::compare::{Layout, print_findings, print_json};
@@ -42,13 +42,20 @@ pub async fn run(
     let evidence = Evidence {
         samples: &samples,
         metrics: Some(&scraped),
+        contents: None,
     };
-    let mut report = analyze(&evidence, t).map_err(Error::CannotSee)?;
-    // What fills the store, when it is filling: a bounded live read over a certificate route,
-    // added to the storage finding's evidence (usage's own rule, src/commands/usage.rs).
-    if let Some(last) = samples.last() {
-        super::usage::storage_hook(ctx, &last.members, &mut report.findings).await;
-    }
+    // What fills the store, read when the judge says it is filling (a bounded live read over
+    // a certificate route); the judge puts it in the storage finding.
+    let contents = if filling(&evidence, t) {
+        Some(super::usage::contents(ctx).await)
+    } else {
+        None
+    };
+    let evidence = Evidence {
+        contents: contents.as_ref(),
+        ..evidence
+    };
+    let report = analyze(&evidence, t).map_err(Error::CannotSee)?;
     let credentials = ctx.credentials.as_deref().unwrap_or("none");
     if ctx.format == Some(Format::Json) {
         let doctor = DoctorReport {

@@ -179,6 +179,7 @@ async fn one_cluster(
     let evidence = Evidence {
         samples: &samples,
         metrics: scraped.as_deref(),
+        contents: None,
     };
     // The same judge as doctor's: a cluster this machine cannot see gets no verdict.
     let report = analyze(&evidence, thresholds).map_err(Error::CannotSee)?;

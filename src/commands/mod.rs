@@ -166,6 +166,11 @@ async fn online(
             crate::output::alarms::TABLE_UNSUPPORTED.into(),
         ));
     }
+    // usage and doctor's storage read map keys under kube-apiserver's --etcd-prefix.
+    let options = &Options {
+        read_etcd_prefix: matches!(command, Online::Usage(_) | Online::Doctor { .. }),
+        ..options.clone()
+    };
     let ctx = context::resolve(options).await?;
     for w in &ctx.warnings {
         writeln!(io.err, "Warning: {w}")?;

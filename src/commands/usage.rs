@@ -3,7 +3,10 @@
 //! removed yet. Values are measured and dropped; none is ever printed.
 
 use super::{Context, Outcome};
-use crate::analysis::usage::{Ident, Revisions, Scope, Summary, Tally, key_hash};
+use crate::analysis::findings::fill::Contents;
+use crate::analysis::usage::{
+    Ident, PrefixFrom, Revisions, Scope, Summary, Tally, choose_prefix, key_hash,
+};
 use crate::error::Error;
 use crate::etcd::{Conn, range};
 use crate::output::usage::{Report, Source};
@@ -21,6 +24,10 @@ use std::time::{Duration, Instant};
 pub struct Args {
     pub snapshot: Option<PathBuf>,
     pub member: Option<String>,
+    /// `--prefix` as given; None: kube-apiserver's `--etcd-prefix` when discovered, else
+    /// `/registry` (see `analysis::usage::choose_prefix`).
+    pub prefix: Option<String>,
+    /// What to add up; its prefix is set from `prefix` when the command runs.
     pub scope: Scope,
     /// Keys per page at most (the byte bound shrinks it for large values).
     pub page_keys: i64,
@@ -41,8 +48,13 @@ pub fn from_snapshot(
     io: &mut Streams<'_>,
 ) -> Result<Outcome, Error> {
     let name = file.display();
+    let (prefix, _) = choose_prefix(args.prefix.as_deref(), None);
+    let scope = Scope {
+        prefix,
+        ..args.scope.clone()
+    };
     let (summary, marks) =
-        snapshot_summary(file, &args.scope).map_err(|e| Error::Failed(format!("{name}: {e}")))?;
+        snapshot_summary(file, &scope).map_err(|e| Error::Failed(format!("{name}: {e}")))?;
     print(
         io,
         format,
@@ -123,6 +135,20 @@ pub async fn run(ctx: &Context, io: &mut Streams<'_>, args: &Args) -> Result<Out
         })
         .collect();
     let chosen = pick::pick(&candidates, args.member.as_deref()).map_err(Error::Failed)?;
+    let (prefix, from) = choose_prefix(args.prefix.as_deref(), ctx.etcd_prefix.as_deref());
+    if from == PrefixFrom::ApiServer {
+        writeln!(
+            io.err,
+            "Keys under {prefix} (kube-apiserver's --etcd-prefix)"
+        )?;
+    }
+    let args = &Args {
+        scope: Scope {
+            prefix,
+            ..args.scope.clone()
+        },
+        ..args.clone()
+    };
     let target = &cluster.targets[chosen.index];
     let mut conn = cluster
         .connect(target)
@@ -228,84 +254,52 @@ pub async fn live_summary(
     Ok((tally.finish(&HashMap::new()), revision, complete))
 }
 
-/// Doctor's storage hook (issue 18): when a member's DB reaches half its quota or NOSPACE is
-/// raised, and a certificate route exists, a bounded live `usage` read names the top resources
-/// and whether live data or history fills the store, in the storage finding (`db-near-quota`,
-/// `alarm-nospace`), or in a `db-usage` finding of its own below the quota warning.
-pub async fn storage_hook(
-    ctx: &Context,
-    last: &[crate::analysis::MemberSample],
-    findings: &mut Vec<crate::analysis::Finding>,
-) {
-    use crate::analysis::usage::{STORAGE_NOTE_AT, storage_note};
-    use crate::analysis::{Code, Finding, Severity};
-    const DEFAULT_QUOTA: i64 = 2 << 30;
-    let storage = |f: &Finding| matches!(f.code, Code::DbNearQuota | Code::AlarmNospace);
-    let fullest = last
+/// What fills the store, for doctor's storage finding (the judge decides when it is wanted and
+/// what it means): a live read bounded tighter than `usage`'s (100 pages, 30 seconds) over a
+/// certificate route, under the discovered prefix; or why it could not be read.
+pub async fn contents(ctx: &Context) -> Contents {
+    let cluster = &ctx.cluster;
+    let direct = cluster
+        .targets
         .iter()
-        .filter_map(|m| m.status.as_ref().ok().map(|st| (m, st)))
-        .map(|(m, st)| {
-            let quota = [Some(st.db_size_quota), m.quota_from_flags]
-                .into_iter()
-                .flatten()
-                .find(|q| *q > 0)
-                .unwrap_or(DEFAULT_QUOTA);
-            (st.db_size as f64 / quota as f64, st.db_size_in_use)
-        })
-        .max_by(|a, b| a.0.total_cmp(&b.0));
-    let Some((ratio, in_use)) = fullest else {
-        return;
+        .find(|t| !matches!(t.route, crate::route::Route::Exec { .. }));
+    let target = match direct {
+        Some(t) if cluster.has_client_cert => t,
+        _ => {
+            return Contents::NotRead(
+                "no route with a client certificate (over exec the read is bounded to a few \
+                 pages)"
+                    .into(),
+            );
+        }
     };
-    if ratio < STORAGE_NOTE_AT && !findings.iter().any(storage) {
-        return;
-    }
-    let certificate_route = ctx.cluster.has_client_cert
-        && ctx
-            .cluster
-            .targets
-            .iter()
-            .any(|t| !matches!(t.route, crate::route::Route::Exec { .. }));
-    if !certificate_route {
-        return;
-    }
+    let (prefix, _) = choose_prefix(None, ctx.etcd_prefix.as_deref());
     let args = Args {
         snapshot: None,
         member: None,
+        prefix: None,
         scope: Scope {
-            prefix: crate::analysis::usage::DEFAULT_PREFIX.into(),
+            prefix,
             ..Default::default()
         },
         page_keys: 1000,
     };
     let read = async {
-        let cluster = &ctx.cluster;
-        let target = cluster
-            .targets
-            .iter()
-            .find(|t| !matches!(t.route, crate::route::Route::Exec { .. }))?;
-        let mut conn = cluster.connect(target).await.ok()?;
+        let mut conn = cluster
+            .connect(target)
+            .await
+            .map_err(|e| format!("{}: {e}", target.endpoint))?;
         live_summary(&mut conn, &args, HOOK_MAX_PAGES, &mut |_, _, _| {})
             .await
-            .ok()
+            .map_err(|e| format!("{}: {e}", target.endpoint))
     };
-    let Ok(Some((summary, _, complete))) = tokio::time::timeout(HOOK_TIME, read).await else {
-        return;
-    };
-    let note = storage_note(&summary, in_use, 5, complete);
-    match findings.iter_mut().find(|f| storage(f)) {
-        Some(f) => {
-            f.evidence = format!("{}; {}", f.evidence, note.evidence);
-            f.hint = format!("{}; {}", f.hint, note.hint);
-        }
-        None => findings.push(Finding {
-            severity: Severity::Ok,
-            code: Code::DbUsage,
-            title: format!("DB at {:.0}% of its quota: what fills it", ratio * 100.0),
-            evidence: note.evidence,
-            hint: note.hint,
-            members: vec![],
-            facts: vec![],
-        }),
+    match tokio::time::timeout(HOOK_TIME, read).await {
+        Ok(Ok((summary, _, complete))) => Contents::Read { summary, complete },
+        Ok(Err(e)) => Contents::NotRead(format!("the read failed: {e}")),
+        Err(_) => Contents::NotRead(format!(
+            "the read took over {}",
+            crate::duration::format(HOOK_TIME)
+        )),
     }
 }
 

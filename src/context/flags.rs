@@ -65,5 +65,6 @@ pub(super) fn resolve(o: &Options) -> Result<Members, ContextError> {
         pending_memory: None,
         credentials: tls_flags.then(|| "--cacert/--cert/--key flags".to_string()),
         blocked: None,
+        etcd_prefix: None,
     })
 }

@@ -90,6 +90,13 @@ pub(super) async fn resolve(o: &Options) -> Result<Members, ContextError> {
         }),
         _ => None,
     };
+    let etcd_prefix = match found.etcd_prefix {
+        Some(p) => Some(p),
+        None if o.read_etcd_prefix && found.source.kind == discover::PlaceKind::EtcdPods => {
+            discover::apiserver_etcd_prefix(&api, &found.source.namespace).await
+        }
+        None => None,
+    };
     Ok(Members {
         cluster: Cluster {
             targets,
@@ -104,6 +111,7 @@ pub(super) async fn resolve(o: &Options) -> Result<Members, ContextError> {
         blocked,
         warnings,
         pending_memory,
+        etcd_prefix,
     })
 }
 

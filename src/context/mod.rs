@@ -52,6 +52,9 @@ pub struct Options {
     /// `--etcd-cluster`: which etcd cluster behind kube-apiserver (`main`, or kOps' `events`).
     pub etcd_cluster: String,
     pub via: Via,
+    /// Look for kube-apiserver's `--etcd-prefix` even when the members came from etcd pods
+    /// (one more pod list; `usage` and doctor map keys to resources with it).
+    pub read_etcd_prefix: bool,
 }
 
 /// Everything a command needs, resolved once.
@@ -74,6 +77,8 @@ pub struct Context {
     pub warnings: Vec<String>,
     /// Given credentials to remember if the command shows they work.
     pub pending_memory: Option<crate::config::Pending>,
+    /// kube-apiserver's `--etcd-prefix` as its pods set it, when they were read.
+    pub etcd_prefix: Option<String>,
 }
 
 impl Context {
@@ -188,6 +193,7 @@ pub async fn resolve(o: &Options) -> Result<Context, ContextError> {
         blocked: resolved.blocked,
         warnings: resolved.warnings,
         pending_memory: resolved.pending_memory,
+        etcd_prefix: resolved.etcd_prefix,
     };
     if o.cluster {
         expand_from_member_list(&mut ctx.cluster).await?;
@@ -203,6 +209,7 @@ struct Members {
     blocked: Option<String>,
     warnings: Vec<String>,
     pending_memory: Option<crate::config::Pending>,
+    etcd_prefix: Option<String>,
 }
 
 /// `--cluster`: ask for the member list, then talk to every member's client URLs instead.

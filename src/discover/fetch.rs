@@ -3,7 +3,7 @@
 //! functions in `pods.rs` and `platform.rs`.
 
 use super::{
-    DiscoverError, Discovery, MAIN, PLACES, PlaceKind, Source, etcd_clusters,
+    DiscoverError, Discovery, MAIN, PLACES, PlaceKind, Source, etcd_clusters, etcd_prefix,
     from_apiserver_pods_of, from_etcd_pods, platform, recognise,
 };
 use crate::apiserver::{Api, ApiError};
@@ -85,6 +85,10 @@ pub async fn discover(
                     cluster: cluster.to_string(),
                 },
                 members,
+                etcd_prefix: match kind {
+                    PlaceKind::ApiServerPods => etcd_prefix(&list),
+                    PlaceKind::EtcdPods => None,
+                },
             });
         }
     }

@@ -8,10 +8,12 @@
 mod fetch;
 mod platform;
 mod pods;
+mod prefix;
 
 pub use fetch::{discover, platform_hint};
 pub use platform::{platform, recognise};
 pub use pods::{etcd_clusters, from_apiserver_pods_of, from_etcd_pods};
+pub use prefix::{apiserver_etcd_prefix, etcd_prefix};
 
 use crate::apiserver::ApiError;
 use crate::endpoint::Endpoint;
@@ -20,6 +22,9 @@ use crate::endpoint::Endpoint;
 pub struct Discovery {
     pub source: Source,
     pub members: Vec<Member>,
+    /// kube-apiserver's `--etcd-prefix`, when the pods read set it (members found through
+    /// kube-apiserver's `--etcd-servers`; etcd pods' discovery reads no apiserver pod).
+    pub etcd_prefix: Option<String>,
 }
 
 /// Where the members were found: which pods, in which namespace, by which selector.

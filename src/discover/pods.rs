@@ -59,7 +59,7 @@ fn overrides(argv: &[String]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn apiserver_container(pod: &Pod) -> Option<&Container> {
+pub(super) fn apiserver_container(pod: &Pod) -> Option<&Container> {
     containers(pod)
         .find(|c| c.name.contains("apiserver"))
         .or_else(|| containers(pod).next())
@@ -287,7 +287,7 @@ fn etcd_container(pod: &Pod) -> Option<&Container> {
 
 /// The container's command and args as words; shell scripts (`/bin/sh -c '…'`) are split on
 /// white space and line continuations so their flags are found too.
-fn words(c: &Container) -> Vec<String> {
+pub(super) fn words(c: &Container) -> Vec<String> {
     c.command
         .iter()
         .flatten()
@@ -299,7 +299,7 @@ fn words(c: &Container) -> Vec<String> {
 }
 
 /// `--name=value` or `--name value`.
-fn flag(words: &[String], name: &str) -> Option<String> {
+pub(super) fn flag(words: &[String], name: &str) -> Option<String> {
     let eq = format!("{name}=");
     words.iter().enumerate().find_map(|(i, w)| {
         if let Some(v) = w.strip_prefix(&eq) {

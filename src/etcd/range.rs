@@ -97,8 +97,10 @@ impl Etcdctl {
             #[serde(default)]
             more: bool,
         }
+        // The first page starts at "\0" (every key): `get "" --from-key`, nothing to skip.
         let (from, skip) = match start.strip_suffix(&[0]) {
-            Some(s) => (s, true),
+            Some(s) if !s.is_empty() => (s, true),
+            Some(s) => (s, false),
             None => (start, false),
         };
         let from = std::str::from_utf8(from)

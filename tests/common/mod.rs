@@ -6,6 +6,7 @@
 
 pub mod distros;
 pub mod fakeapi;
+pub mod keyspace;
 pub mod kubectl;
 pub mod kubelab;
 mod learner;

@@ -4,6 +4,7 @@
 //! trends (lag growth, elections, flapping members) read all of them. Each family of findings
 //! is one small function over a shared `Ctx`, so each can be read and tested on its own.
 
+pub mod fill;
 mod integrity;
 mod latency;
 mod leadership;

@@ -53,6 +53,22 @@ fn namespaces_come_from_two_segment_paths() {
     assert_eq!(raw, b"pods");
     assert_eq!(normalize_prefix("/kubernetes.io"), "/kubernetes.io/");
     assert_eq!(normalize_prefix("/registry/"), "/registry/");
+    // As kube-apiserver joins it: a prefix without its leading slash still starts at the root.
+    assert_eq!(normalize_prefix("kubernetes.io"), "/kubernetes.io/");
+    assert_eq!(normalize_prefix("/"), "/");
+    let discovered = Some("/kubernetes.io");
+    assert_eq!(
+        choose_prefix(None, discovered),
+        ("/kubernetes.io/".into(), PrefixFrom::ApiServer)
+    );
+    assert_eq!(
+        choose_prefix(Some("/registry"), discovered),
+        ("/registry/".into(), PrefixFrom::Flag)
+    );
+    assert_eq!(
+        choose_prefix(None, None),
+        (DEFAULT_PREFIX.into(), PrefixFrom::Default)
+    );
 }
 
 fn tally(scope: Scope, live: &[(&str, u64)], history: &[(&str, u64)]) -> Summary {
@@ -200,28 +216,6 @@ fn revisions_split_into_current_values_and_history() {
     let pods = &s.resources[1];
     assert_eq!(pods.live, Counts::default());
     assert_eq!(pods.largest, None);
-}
-
-#[test]
-fn the_storage_note_names_the_top_resources_and_what_dominates() {
-    let s = tally(
-        scope(),
-        &[("/registry/events/a/e", 3000), ("/registry/pods/a/p", 1000)],
-        &[],
-    );
-    let n = storage_note(&s, 100_000, 1, true);
-    assert_eq!(n.dominant, Dominant::History);
-    assert!(
-        n.evidence.contains("largest resources: events 3.0 kB"),
-        "{}",
-        n.evidence
-    );
-    assert!(!n.evidence.contains("pods"), "{}", n.evidence);
-    assert!(n.hint.contains("--etcd-compaction-interval"));
-    let n = storage_note(&s, 5000, 3, true);
-    assert_eq!(n.dominant, Dominant::Live);
-    // A partial read cannot say history dominates.
-    assert_eq!(storage_note(&s, 100_000, 3, false).dominant, Dominant::Live);
 }
 
 #[test]
