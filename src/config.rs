@@ -8,7 +8,7 @@
 //! must not be offered to cluster B.
 //!
 //! Several runs may write at once (scripts looping over contexts in parallel): every write
-//! takes an exclusive lock on `<file>.lock`, re-reads the file, changes its own entry, and
+//! takes an exclusive lock on `<file>.lock` (waiting 5 s at most), re-reads the file, changes its own entry, and
 //! replaces the file atomically (temporary file + rename), so no writer loses another's entry
 //! and no reader sees half a file. The file is private (0600): paths and secret names say
 //! where a cluster's keys are.
@@ -465,8 +465,11 @@ impl Memory {
                 .map_err(unusable)?;
         }
         let lock = file::open_lock(&target).map_err(unusable)?;
-        // Blocks until other writers are done; a writer holds it for milliseconds.
-        lock.lock().map_err(unusable)?;
+        // Waits for other writers (each holds it for milliseconds), but not for ever.
+        file::lock_within(&lock, file::LOCK_WAIT).map_err(|reason| Note::Unusable {
+            path: self.path.clone(),
+            reason,
+        })?;
         let mut notes = Vec::new();
         let mut file = match read(&target) {
             Ok(f) => f,

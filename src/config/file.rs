@@ -7,6 +7,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// Larger than any real memory file; a bigger one is treated as corrupt rather than read.
 pub(super) const MAX_FILE_BYTES: u64 = 1 << 20;
@@ -116,6 +117,30 @@ pub(super) fn open_lock(target: &Path) -> io::Result<File> {
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(sibling(target, ".lock"))
+}
+
+/// How long a run waits for another one's write: a writer holds the lock for milliseconds, so
+/// past this the holder is stuck (stopped with Ctrl-Z, on a hung network disk).
+pub(super) const LOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// Takes the exclusive lock on `lock` within `wait`, or says why not.
+pub(super) fn lock_within(lock: &File, wait: Duration) -> Result<(), String> {
+    let deadline = Instant::now() + wait;
+    loop {
+        match lock.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(format!(
+                    "another kubectl-etcd has held its lock for {}s (a stopped or hung run?); nothing was remembered this time",
+                    wait.as_secs()
+                ));
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(io_reason(&e)),
+        }
+    }
 }
 
 /// Replaces `target` (a regular file or nothing, see [`target`]) with `file`: written to a

@@ -374,3 +374,22 @@ fn paths_are_remembered_absolute_and_ephemeral_ones_not_at_all() {
         assert!(m.recall(&b).entry.is_none());
     }
 }
+
+#[test]
+fn a_stuck_writer_holding_the_lock_costs_a_bounded_wait() {
+    let (_d, m) = memory();
+    let a = id("https://a:6443", Some(b"ca"), "a");
+    m.remember(&a, "prod", &secret("ns/s")).unwrap();
+    // Another run, stopped while it holds the lock.
+    let held = std::fs::File::open(sibling(&m.path, ".lock")).unwrap();
+    held.lock().unwrap();
+    let b = id("https://b:6443", Some(b"ca"), "b");
+    let writer = m.clone();
+    let took = std::time::Instant::now();
+    let e = bounded(move || writer.remember(&b, "dev", &secret("ns/t"))).unwrap_err();
+    assert!(took.elapsed() < std::time::Duration::from_secs(15));
+    let line = e.to_string();
+    assert!(line.contains("held its lock for 5s"), "{line}");
+    drop(held);
+    assert!(m.recall(&a).entry.is_some());
+}
