@@ -202,6 +202,13 @@ pub enum Note {
         context: String,
         reason: String,
     },
+    /// A remembered entry could not be used this run for a reason that may pass (RBAC); it is
+    /// kept, not marked stale.
+    Refused {
+        path: PathBuf,
+        context: String,
+        reason: String,
+    },
     /// Entries of the first format (keyed by context name only) were dropped.
     LegacyDropped {
         path: PathBuf,
@@ -234,6 +241,15 @@ impl fmt::Display for Note {
             } => write!(
                 f,
                 "the credentials remembered in {} for context {context:?} no longer work ({reason}); they are ignored from now on: pass credentials again, or `kubectl etcd config forget --context {context}`",
+                path.display()
+            ),
+            Note::Refused {
+                path,
+                context,
+                reason,
+            } => write!(
+                f,
+                "the credentials remembered in {} for context {context:?} could not be used this time ({reason}); they are kept and tried again next time: grant the access, or pass other credentials",
                 path.display()
             ),
             Note::LegacyDropped { path, contexts } => write!(

@@ -125,3 +125,58 @@ fn special_files_are_refused_or_read_under_a_bound() {
         "{err}"
     );
 }
+
+/// Remembered credentials refused today (RBAC: the secret cannot be read) are not "ignored from
+/// now on": the entry is kept, and the line says so; a secret that is gone marks it stale.
+#[test]
+fn remembered_credentials_refused_today_are_kept_and_said_so() {
+    let mut cfg = cluster("127.31.42");
+    cfg.deny.push((
+        "admin".into(),
+        "get".into(),
+        "secrets".into(),
+        "kube-system".into(),
+    ));
+    let api = FakeApi::start(cfg);
+    let dir = tempfile::tempdir().unwrap();
+    // No CA for the API server: the memory's entry is keyed by server URL and cluster name.
+    let k = dir.path().join("kubeconfig");
+    std::fs::write(
+        &k,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {}\n    insecure-skip-tls-verify: true\ncontexts:\n- name: lab\n  context:\n    cluster: c\n    user: u\ncurrent-context: lab\nusers:\n- name: u\n  user:\n    token: {TOKEN}\n",
+            api.url
+        ),
+    )
+    .unwrap();
+    let memory = dir.path().join("memory.yaml");
+    let entry = |secret: &str| {
+        format!(
+            "clusters:\n- server: {}\n  cluster: c\n  context: lab\n  credentials:\n    certSecret: {secret}\n",
+            api.url.trim_end_matches('/')
+        )
+    };
+    let plugin = || {
+        let mut c = bare_plugin();
+        c.env("KUBECONFIG", &k)
+            .env("KUBECTL_ETCD_CONFIG", &memory)
+            .env("XDG_CACHE_HOME", dir.path().join("cache"))
+            .args(["endpoints"]);
+        c
+    };
+    std::fs::write(&memory, entry("kube-system/etcd-client")).unwrap();
+    for _ in 0..2 {
+        let (_, err, _, _) = run_within(&mut plugin(), LIMIT);
+        assert_clean_stderr(&err);
+        assert!(
+            err.contains("could not be used this time") && !err.contains("from now on"),
+            "{err}"
+        );
+        assert!(!std::fs::read_to_string(&memory).unwrap().contains("stale"));
+    }
+    // A secret that does not exist (in a namespace the user may read): stale, said once.
+    std::fs::write(&memory, entry("default/gone")).unwrap();
+    let (_, err, _, _) = run_within(&mut plugin(), LIMIT);
+    assert!(err.contains("ignored from now on"), "{err}");
+    assert!(std::fs::read_to_string(&memory).unwrap().contains("stale"));
+}
