@@ -126,6 +126,45 @@ fn special_files_are_refused_or_read_under_a_bound() {
     );
 }
 
+/// A FIFO as `--cacert`: a silent one is one line within the bound (exit 128), process
+/// substitution (`--cacert <(cat ca.crt)`) is read and used.
+#[test]
+fn a_certificate_file_that_is_a_fifo_is_read_under_a_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.crt");
+    // Any CA certificate will do: the fake API server's.
+    let api = FakeApi::start(FakeApiConfig::default());
+    std::fs::write(&ca, &api.ca_pem).unwrap();
+    let silent = dir.path().join("ca-fifo");
+    mkfifo(&silent);
+    // Nothing listens on this address: a read CA ends in a connection error, not a file error.
+    let args = [
+        "--endpoints=https://127.31.42.9:2379",
+        "--dial-timeout=1s",
+        "status",
+    ];
+    let (_, err, code, took) =
+        run_within(bare_plugin().arg("--cacert").arg(&silent).args(args), LIMIT);
+    assert_eq!(code, 128, "{err}");
+    let line = err.trim_end();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        line.contains(&silent.display().to_string()) && line.contains("nobody writes to"),
+        "{line}"
+    );
+    assert!(took < Duration::from_secs(40), "{took:?}");
+    let mut c = Command::new("bash");
+    c.env_remove("KUBECONFIG")
+        .arg("-c")
+        .arg(r#"exec "$0" --cacert <(cat "$1") "${@:2}""#)
+        .arg(bare_plugin().get_program())
+        .arg(&ca)
+        .args(args);
+    let (_, err, code, _) = run_within(&mut c, LIMIT);
+    assert_eq!(code, 1, "{err}");
+    assert!(!err.contains("cannot read"), "{err}");
+}
+
 /// Remembered credentials refused today (RBAC: the secret cannot be read) are not "ignored from
 /// now on": the entry is kept, and the line says so; a secret that is gone marks it stale.
 #[test]
