@@ -287,8 +287,8 @@ pub enum SnapshotCommand {
         /// follower with the highest applied index)
         #[arg(long, value_name = "ENDPOINT|ID")]
         member: Option<String>,
-        /// Time limit for the whole transfer
-        #[arg(long, default_value = "30m", value_parser = duration::parse, value_name = "DURATION")]
+        /// Time limit for the whole transfer (0 is refused)
+        #[arg(long, default_value = "30m", value_parser = duration::parse_limit, value_name = "DURATION")]
         timeout: Duration,
     },
     /// etcdutl snapshot status for FILE, and its sha256 trailer checked

@@ -8,7 +8,7 @@
 //! must not be offered to cluster B.
 //!
 //! Several runs may write at once (scripts looping over contexts in parallel): every write
-//! takes an exclusive lock on `<file>.lock`, re-reads the file, changes its own entry, and
+//! takes an exclusive lock on `<file>.lock` (waiting 5 s at most), re-reads the file, changes its own entry, and
 //! replaces the file atomically (temporary file + rename), so no writer loses another's entry
 //! and no reader sees half a file. The file is private (0600): paths and secret names say
 //! where a cluster's keys are.
@@ -16,13 +16,16 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::fs;
+use std::io;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
-/// Larger than any real memory file; a bigger one is treated as corrupt rather than read.
-const MAX_FILE_BYTES: u64 = 1 << 20;
+mod file;
+
+#[cfg(test)]
+use file::MAX_FILE_BYTES;
+use file::{ReadError, io_reason, read, sibling, timestamp, write_atomically};
 
 /// Where the credentials are: references, never the material itself.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -57,6 +60,28 @@ impl ContextCredentials {
             .collect()
     }
 
+    /// The references as they are remembered: file paths made absolute, since a path relative
+    /// to today's directory means another file (or none) tomorrow. A path that only lives as long
+    /// as this run (`/dev/fd/63` from `--cacert <(…)`, anything under `/proc`) cannot be
+    /// remembered: the error names its flag and path.
+    fn for_memory(&self) -> Result<ContextCredentials, (&'static str, PathBuf)> {
+        let mut out = self.clone();
+        for (flag, p) in [
+            ("--cacert", &mut out.cacert),
+            ("--cert", &mut out.cert),
+            ("--key", &mut out.key),
+        ] {
+            if let Some(path) = p.as_mut() {
+                let abs = std::path::absolute(&*path).unwrap_or_else(|_| path.clone());
+                if ephemeral(&abs) {
+                    return Err((flag, path.clone()));
+                }
+                *path = abs;
+            }
+        }
+        Ok(out)
+    }
+
     /// One line for `config view` and messages: what is referenced, not what it holds.
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
@@ -74,6 +99,18 @@ impl ContextCredentials {
         add("--key", show(&self.key));
         parts.join(", ")
     }
+}
+
+/// A path that names something of this process only (a pipe from process substitution, a
+/// descriptor), directly or through a link such as `/dev/fd` or `/dev/stdin`.
+fn ephemeral(p: &Path) -> bool {
+    let of_process = |p: &Path| {
+        let stdio = ["/dev/stdin", "/dev/stdout", "/dev/stderr"];
+        p.starts_with("/proc")
+            || p.starts_with("/dev/fd")
+            || stdio.iter().any(|s| p == Path::new(s))
+    };
+    of_process(p) || fs::canonicalize(p).is_ok_and(|c| of_process(&c))
 }
 
 /// Which cluster an entry belongs to.
@@ -165,11 +202,20 @@ pub enum Note {
         context: String,
         reason: String,
     },
+    /// A remembered entry could not be used this run for a reason that may pass (RBAC); it is
+    /// kept, not marked stale.
+    Refused {
+        path: PathBuf,
+        context: String,
+        reason: String,
+    },
     /// Entries of the first format (keyed by context name only) were dropped.
     LegacyDropped {
         path: PathBuf,
         contexts: Vec<String>,
     },
+    /// A given file lives only as long as this run (`--cacert <(…)`); nothing is remembered.
+    Ephemeral { flag: &'static str, path: PathBuf },
     /// The file could not be read or written; remembering is off for this run.
     Unusable { path: PathBuf, reason: String },
 }
@@ -197,11 +243,25 @@ impl fmt::Display for Note {
                 "the credentials remembered in {} for context {context:?} no longer work ({reason}); they are ignored from now on: pass credentials again, or `kubectl etcd config forget --context {context}`",
                 path.display()
             ),
+            Note::Refused {
+                path,
+                context,
+                reason,
+            } => write!(
+                f,
+                "the credentials remembered in {} for context {context:?} could not be used this time ({reason}); they are kept and tried again next time: grant the access, or pass other credentials",
+                path.display()
+            ),
             Note::LegacyDropped { path, contexts } => write!(
                 f,
                 "{} held credentials keyed by context name only ({}), which cannot tell clusters apart; they were dropped: pass credentials once more to remember them per cluster",
                 path.display(),
                 contexts.join(", ")
+            ),
+            Note::Ephemeral { flag, path } => write!(
+                f,
+                "the credentials are not remembered: {flag} {} names a pipe or descriptor of this run only; pass a regular file's path to have them remembered",
+                path.display()
             ),
             Note::Unusable { path, reason } => write!(
                 f,
@@ -330,12 +390,15 @@ impl Memory {
         context: &str,
         creds: &ContextCredentials,
     ) -> Result<Vec<Note>, Note> {
+        let credentials = creds
+            .for_memory()
+            .map_err(|(flag, path)| Note::Ephemeral { flag, path })?;
         let entry = Entry {
             server: id.server.clone(),
             ca_sha256: id.ca_sha256.clone(),
             cluster: id.cluster.clone(),
             context: context.to_string(),
-            credentials: creds.clone(),
+            credentials,
             stale: None,
         };
         self.update(|f| {
@@ -404,7 +467,12 @@ impl Memory {
             path: self.path.clone(),
             reason: io_reason(&e),
         };
-        let dir = self.path.parent().filter(|d| !d.as_os_str().is_empty());
+        // Where the file really is: through a symlink, and never a special file.
+        let target = file::target(&self.path).map_err(|reason| Note::Unusable {
+            path: self.path.clone(),
+            reason,
+        })?;
+        let dir = target.parent().filter(|d| !d.as_os_str().is_empty());
         if let Some(dir) = dir {
             fs::DirBuilder::new()
                 .recursive(true)
@@ -412,17 +480,14 @@ impl Memory {
                 .create(dir)
                 .map_err(unusable)?;
         }
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(sibling(&self.path, ".lock"))
-            .map_err(unusable)?;
-        // Blocks until other writers are done; a writer holds it for milliseconds.
-        lock.lock().map_err(unusable)?;
+        let lock = file::open_lock(&target).map_err(unusable)?;
+        // Waits for other writers (each holds it for milliseconds), but not for ever.
+        file::lock_within(&lock, file::LOCK_WAIT).map_err(|reason| Note::Unusable {
+            path: self.path.clone(),
+            reason,
+        })?;
         let mut notes = Vec::new();
-        let mut file = match read(&self.path) {
+        let mut file = match read(&target) {
             Ok(f) => f,
             Err(ReadError::Missing) => MemoryFile::default(),
             Err(ReadError::Io(reason)) => {
@@ -432,8 +497,8 @@ impl Memory {
                 });
             }
             Err(ReadError::Corrupt(reason)) => {
-                let kept = sibling(&self.path, &format!(".corrupt-{}", timestamp()));
-                match fs::rename(&self.path, &kept) {
+                let kept = sibling(&target, &format!(".corrupt-{}", timestamp()));
+                match fs::rename(&target, &kept) {
                     Ok(()) => notes.push(Note::CorruptKeptAside {
                         path: self.path.clone(),
                         kept,
@@ -457,7 +522,7 @@ impl Memory {
             });
         }
         if changed {
-            write_atomically(&self.path, &file).map_err(unusable)?;
+            write_atomically(&target, &file).map_err(unusable)?;
         }
         Ok(notes)
     }
@@ -479,92 +544,10 @@ fn mark_stale(f: &mut MemoryFile, id: &ClusterId, reason: &str) -> bool {
     }
 }
 
-enum ReadError {
-    Missing,
-    Io(String),
-    Corrupt(String),
-}
-
-fn read(path: &Path) -> Result<MemoryFile, ReadError> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(ReadError::Missing),
-        Err(e) => return Err(ReadError::Io(io_reason(&e))),
-    };
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| ReadError::Io(io_reason(&e)))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(ReadError::Corrupt("larger than 1 MiB".into()));
-    }
-    let text = String::from_utf8(bytes).map_err(|_| ReadError::Corrupt("not UTF-8".into()))?;
-    if text.trim().is_empty() {
-        return Ok(MemoryFile::default());
-    }
-    // Only the position: the file holds references only, but a message never quotes files.
-    serde_saphyr::from_str::<MemoryFile>(&text).map_err(|e| {
-        ReadError::Corrupt(match e.location() {
-            Some(l) => format!("not valid YAML at line {}, column {}", l.line(), l.column()),
-            None => "not valid YAML".into(),
-        })
-    })
-}
-
 /// The memory file's parser on text, for the fuzz tests.
 #[cfg(test)]
 pub fn parse_for_fuzz(text: &str) -> bool {
     serde_saphyr::from_str::<MemoryFile>(text).is_ok()
-}
-
-/// Writes a private temporary file next to `path`, syncs it, and renames it over `path`.
-fn write_atomically(path: &Path, file: &MemoryFile) -> io::Result<()> {
-    let text = serde_saphyr::to_string(file).map_err(io::Error::other)?;
-    let tmp = sibling(path, &format!(".tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .write(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        // A file left by an older version may be wider; the mode above only applies on create.
-        f.set_permissions(fs::Permissions::from_mode(0o600))?;
-        f.write_all(b"# kubectl-etcd: where each cluster's etcd credentials are (references only).\n# `kubectl etcd config view` lists them, `kubectl etcd config forget` removes them.\n")?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
-/// `path` with `suffix` appended to its file name.
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(suffix);
-    path.with_file_name(name)
-}
-
-/// UTC `YYYYMMDDTHHMMSSZ`, for the name of a corrupt file kept aside.
-fn timestamp() -> String {
-    let t = time::OffsetDateTime::now_utc();
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
-fn io_reason(e: &io::Error) -> String {
-    let s = e.to_string();
-    s.split(" (os error").next().unwrap_or(&s).to_lowercase()
 }
 
 #[cfg(test)]

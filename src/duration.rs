@@ -56,6 +56,19 @@ pub fn parse(s: &str) -> Result<Duration, String> {
         .map_err(|_| bad())
 }
 
+/// [`parse`] for the plugin's own time limits (`--cluster-timeout`, `snapshot save --timeout`,
+/// `defrag --timeout`, `--healthy-timeout`), where 0 is refused: it would end the work before it
+/// starts, and a limit that means "none" would let a silent member hold the run for ever.
+pub fn parse_limit(s: &str) -> Result<Duration, String> {
+    match parse(s)? {
+        d if d.is_zero() => Err(
+            "0 would end it before it starts (and no limit is not offered): give a duration such as 30s"
+                .into(),
+        ),
+        d => Ok(d),
+    }
+}
+
 /// Formats like Go's `Duration.String()`: `0s`, `903.138µs`, `8.765833ms`, `5.000970291s`, `1m2.5s`.
 pub fn format(d: Duration) -> String {
     let u = d.as_nanos();

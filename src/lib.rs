@@ -143,7 +143,7 @@ pub fn run() -> i32 {
     let (options, command) = match cli.into_parts() {
         Ok(parts) => parts,
         Err(e) => {
-            eprintln!("Error: {e}");
+            say(&format!("Error: {e}"));
             return exit_code(&Err(e));
         }
     };
@@ -157,7 +157,11 @@ pub fn run() -> i32 {
             return exit::ERROR;
         }
     };
-    let (mut out, mut err) = (io::stdout().lock(), io::stderr());
+    // Names, labels and errors from the cluster and the kubeconfig reach the terminal escaped.
+    let (mut out, mut err) = (
+        output::escaping::Escaping::new(io::stdout().lock()),
+        output::escaping::Escaping::new(io::stderr()),
+    );
     let result = runtime.block_on(commands::run(
         command,
         options,
@@ -273,7 +277,8 @@ fn go_parse_bool(s: &str) -> Option<bool> {
 /// One line on stderr. A stderr that cannot be written to (closed, full) ends nothing: the exit
 /// status still tells what happened.
 fn say(line: &str) {
-    let _ = writeln!(io::stderr(), "{line}");
+    // Error lines quote context, cluster and user names: escaped as every other output.
+    let _ = writeln!(output::escaping::Escaping::new(io::stderr()), "{line}");
 }
 
 /// `--help` and `--version` on stdout, styled as clap does on a terminal, plain otherwise; a

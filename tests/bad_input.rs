@@ -245,3 +245,59 @@ fn a_server_certificate_for_other_names_is_named() {
         )
     );
 }
+
+/// Every time limit says in `--help` what 0 means, and none means waiting for ever: the plugin's
+/// own limits refuse 0 with one line before anything runs.
+#[test]
+fn every_timeout_says_what_0_means_and_own_limits_refuse_it() {
+    for cmd in [
+        &["--help"][..],
+        &["snapshot", "save", "--help"],
+        &["defrag", "--help"],
+    ] {
+        let (out, err, code, _) = run(bare_plugin().args(cmd));
+        assert_eq!(code, 0, "{err}");
+        // A flag's help may wrap: take the flag's paragraph up to the next flag.
+        let mut flag = String::new();
+        let mut paragraphs: Vec<(String, String)> = Vec::new();
+        for line in out.lines() {
+            let t = line.trim_start();
+            if t.starts_with("--") || t.starts_with('-') && t.chars().nth(1) != Some('-') {
+                flag = t
+                    .split([' ', '=', ','])
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                paragraphs.push((flag.clone(), t.to_string()));
+            } else if let Some(last) = paragraphs.last_mut().filter(|_| !flag.is_empty()) {
+                last.1.push(' ');
+                last.1.push_str(t);
+            }
+        }
+        let timeouts: Vec<_> = paragraphs
+            .iter()
+            .filter(|(f, _)| f.ends_with("-timeout"))
+            .collect();
+        assert!(!timeouts.is_empty(), "{cmd:?}: {out}");
+        for (f, text) in timeouts {
+            assert!(
+                text.contains("(0: ") || text.contains("; 0: ") || text.contains("0 is refused"),
+                "{cmd:?} {f} does not say what 0 means: {text}"
+            );
+        }
+    }
+    for args in [
+        &["status", "--all-contexts", "--cluster-timeout", "0"][..],
+        &["snapshot", "save", "x.db", "--timeout", "0"],
+        &["defrag", "--timeout", "0"],
+        &["defrag", "--healthy-timeout", "0s"],
+    ] {
+        let (_, err, code, _) = run(bare_plugin().args(args));
+        assert_eq!(code, 128, "{args:?}: {err}");
+        let line = one_line(&err);
+        assert!(
+            line.contains("timeout") && line.contains("0 would end it before it starts"),
+            "{line}"
+        );
+    }
+}

@@ -28,8 +28,8 @@ pub struct FleetFlags {
     #[arg(long, global = true, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..), value_name = "N")]
     pub parallel: u16,
 
-    /// Time limit for each cluster (discovery, connections and samples together)
-    #[arg(long, global = true, default_value = "30s", value_parser = duration::parse, value_name = "DURATION")]
+    /// Time limit for each cluster (discovery, connections and samples together; 0 is refused)
+    #[arg(long, global = true, default_value = "30s", value_parser = duration::parse_limit, value_name = "DURATION")]
     pub cluster_timeout: Duration,
 }
 
@@ -117,7 +117,8 @@ pub struct KubeFlags {
     #[arg(long, global = true, value_name = "NAME", default_value = "main")]
     pub etcd_cluster: String,
 
-    /// Time limit for each API request, e.g. 10s (0: none)
+    /// Time limit for each API request, e.g. 10s (0: none of its own, as kubectl; connecting
+    /// still ends after 10s)
     #[arg(long, global = true, value_parser = request_timeout, value_name = "DURATION")]
     pub request_timeout: Option<Duration>,
 
@@ -242,7 +243,8 @@ pub struct EtcdFlags {
     #[arg(long, global = true, env = "ETCDCTL_DIAL_TIMEOUT", default_value = "2s", value_parser = duration::parse, value_name = "DURATION")]
     pub dial_timeout: Duration,
 
-    /// Time for a member to answer once connected
+    /// Time for a member to answer once connected (0: every request fails at once, as in
+    /// etcdctl)
     #[arg(long, global = true, env = "ETCDCTL_COMMAND_TIMEOUT", default_value = "5s", value_parser = duration::parse, value_name = "DURATION")]
     pub command_timeout: Duration,
 

@@ -29,11 +29,11 @@ pub struct DefragFlags {
     /// Afterwards, clear NOSPACE alarms if every member is below 90% of its quota
     #[arg(long)]
     pub disarm: bool,
-    /// Time limit for each member's defragment
-    #[arg(long, default_value = "60s", value_parser = duration::parse, value_name = "DURATION")]
+    /// Time limit for each member's defragment (0 is refused)
+    #[arg(long, default_value = "60s", value_parser = duration::parse_limit, value_name = "DURATION")]
     pub timeout: Duration,
-    /// Time to wait for the cluster to be healthy again after each member
-    #[arg(long, default_value = "60s", value_parser = duration::parse, value_name = "DURATION")]
+    /// Time to wait for the cluster to be healthy again after each member (0 is refused)
+    #[arg(long, default_value = "60s", value_parser = duration::parse_limit, value_name = "DURATION")]
     pub healthy_timeout: Duration,
 }
 

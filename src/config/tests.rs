@@ -1,5 +1,5 @@
 use super::*;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 fn id(server: &str, ca: Option<&[u8]>, cluster: &str) -> ClusterId {
     let ders = ca.map(|c| vec![c.to_vec()]);
@@ -241,4 +241,155 @@ fn a_huge_file_is_not_read_whole() {
     std::fs::write(&m.path, vec![b'#'; (MAX_FILE_BYTES + 10) as usize]).unwrap();
     let e = m.entries().unwrap_err().to_string();
     assert!(e.contains("larger than 1 MiB"), "{e}");
+}
+
+/// Runs `f` on a thread and fails the test if it has not ended within 20 s (a blocking read of a
+/// FIFO would otherwise hang the test run).
+fn bounded<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(20))
+        .expect("did not end within 20 s")
+}
+
+#[test]
+fn a_leftover_temporary_name_is_never_written_through() {
+    let (d, m) = memory();
+    std::fs::create_dir_all(m.path.parent().unwrap()).unwrap();
+    let victim = d.path().join("victim");
+    std::fs::write(&victim, "keep").unwrap();
+    // The name an earlier version always used, left behind as a symlink to another file.
+    let planted = sibling(&m.path, &format!(".tmp-{}", std::process::id()));
+    std::os::unix::fs::symlink(&victim, &planted).unwrap();
+    let a = id("https://a:6443", Some(b"ca"), "a");
+    m.remember(&a, "prod", &secret("ns/s")).unwrap();
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+    assert!(std::fs::symlink_metadata(&m.path).unwrap().is_file());
+    assert!(m.recall(&a).entry.is_some());
+}
+
+#[test]
+fn a_symlinked_memory_is_written_through_and_stays_a_link() {
+    let (d, m) = memory();
+    std::fs::create_dir_all(m.path.parent().unwrap()).unwrap();
+    let dotfiles = d.path().join("dotfiles");
+    std::fs::create_dir(&dotfiles).unwrap();
+    // A dotfile manager's relative link, to a file that does not exist yet.
+    std::os::unix::fs::symlink("../dotfiles/contexts.yaml", &m.path).unwrap();
+    let a = id("https://a:6443", Some(b"ca"), "a");
+    m.remember(&a, "prod", &secret("ns/s")).unwrap();
+    let b = id("https://b:6443", Some(b"ca"), "b");
+    m.remember(&b, "dev", &secret("ns/t")).unwrap();
+    assert!(std::fs::symlink_metadata(&m.path).unwrap().is_symlink());
+    let real = dotfiles.join("contexts.yaml");
+    assert!(std::fs::read_to_string(&real).unwrap().contains("ns/t"));
+    assert_eq!(std::fs::metadata(&real).unwrap().mode() & 0o777, 0o600);
+    assert!(m.recall(&a).entry.is_some() && m.recall(&b).entry.is_some());
+    let names: Vec<String> = std::fs::read_dir(&dotfiles)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| n == "contexts.yaml" || n == "contexts.yaml.lock"),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn a_special_file_is_refused_and_left_as_it_is() {
+    let (d, m) = memory();
+    std::fs::create_dir_all(m.path.parent().unwrap()).unwrap();
+    let c = std::ffi::CString::new(m.path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: mkfifo(3) on a path in this test's own directory.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let a = id("https://a:6443", Some(b"ca"), "a");
+    let fifo = m.clone();
+    let (written, recalled, viewed) = bounded(move || {
+        let w = fifo.remember(&a, "prod", &secret("ns/s"));
+        let r = fifo.recall(&a);
+        (w, r, fifo.entries())
+    });
+    for note in [written.unwrap_err(), viewed.unwrap_err()]
+        .into_iter()
+        .chain(recalled.notes)
+    {
+        let line = note.to_string();
+        assert!(matches!(note, Note::Unusable { .. }), "{line}");
+        assert!(
+            line.contains(&m.path.display().to_string())
+                && line.contains("a FIFO")
+                && line.contains("KUBECTL_ETCD_CONFIG"),
+            "{line}"
+        );
+    }
+    assert!(recalled.entry.is_none());
+    let kind = std::fs::symlink_metadata(&m.path).unwrap().file_type();
+    assert!(std::os::unix::fs::FileTypeExt::is_fifo(&kind));
+    // A directory, also through a symlink.
+    let link = d.path().join("link");
+    std::os::unix::fs::symlink(d.path(), &link).unwrap();
+    let e = Memory::new(&link).remember(&id("https://b:6443", None, "b"), "dev", &secret("ns/t"));
+    let line = e.unwrap_err().to_string();
+    assert!(line.contains("a directory"), "{line}");
+}
+
+#[test]
+fn paths_are_remembered_absolute_and_ephemeral_ones_not_at_all() {
+    let (_d, m) = memory();
+    let a = id("https://a:6443", Some(b"ca"), "a");
+    let relative = ContextCredentials {
+        cacert: Some("pki/ca.crt".into()),
+        cert: Some("pki/c.crt".into()),
+        key: Some("/etc/pki/c.key".into()),
+        ..Default::default()
+    };
+    m.remember(&a, "prod", &relative).unwrap();
+    let got = m.entries().unwrap().remove(0).credentials;
+    let cwd = std::env::current_dir().unwrap();
+    assert_eq!(got.cacert, Some(cwd.join("pki/ca.crt")));
+    assert_eq!(got.cert, Some(cwd.join("pki/c.crt")));
+    assert_eq!(got.key, Some("/etc/pki/c.key".into()));
+    for (flag, p) in [
+        ("--cacert", "/dev/fd/63"),
+        ("--key", "/proc/self/fd/3"),
+        ("--cert", "/dev/stdin"),
+    ] {
+        let mut c = relative.clone();
+        match flag {
+            "--cacert" => c.cacert = Some(p.into()),
+            "--key" => c.key = Some(p.into()),
+            _ => c.cert = Some(p.into()),
+        }
+        let b = id("https://b:6443", Some(b"ca"), "b");
+        let note = m.remember(&b, "dev", &c).unwrap_err();
+        let line = note.to_string();
+        assert!(
+            matches!(note, Note::Ephemeral { .. }) && line.contains(&format!("{flag} {p}")),
+            "{line}"
+        );
+        assert!(m.recall(&b).entry.is_none());
+    }
+}
+
+#[test]
+fn a_stuck_writer_holding_the_lock_costs_a_bounded_wait() {
+    let (_d, m) = memory();
+    let a = id("https://a:6443", Some(b"ca"), "a");
+    m.remember(&a, "prod", &secret("ns/s")).unwrap();
+    // Another run, stopped while it holds the lock.
+    let held = std::fs::File::open(sibling(&m.path, ".lock")).unwrap();
+    held.lock().unwrap();
+    let b = id("https://b:6443", Some(b"ca"), "b");
+    let writer = m.clone();
+    let took = std::time::Instant::now();
+    let e = bounded(move || writer.remember(&b, "dev", &secret("ns/t"))).unwrap_err();
+    assert!(took.elapsed() < std::time::Duration::from_secs(15));
+    let line = e.to_string();
+    assert!(line.contains("held its lock for 5s"), "{line}");
+    drop(held);
+    assert!(m.recall(&a).entry.is_some());
 }

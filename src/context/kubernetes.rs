@@ -54,14 +54,23 @@ pub(super) async fn resolve(o: &Options) -> Result<Members, ContextError> {
         {
             warnings.push(n.to_string());
         }
-        warnings.push(
+        let (path, reason) = (m.path.clone(), failed.reason.clone());
+        let context = remembered_context.unwrap_or_else(|| api.context.clone());
+        // "Ignored from now on" only when it was marked so; a refusal today may pass tomorrow.
+        let note = if failed.stale {
             config::Note::Stale {
-                path: m.path.clone(),
-                context: remembered_context.unwrap_or_else(|| api.context.clone()),
-                reason: failed.reason.clone(),
+                path,
+                context,
+                reason,
             }
-            .to_string(),
-        );
+        } else {
+            config::Note::Refused {
+                path,
+                context,
+                reason,
+            }
+        };
+        warnings.push(note.to_string());
     }
     let creds = resolved.credentials;
     let tls = match &creds {

@@ -6,6 +6,7 @@ pub mod alarms;
 pub mod compare;
 pub mod defrag;
 pub mod endpoints;
+pub mod escaping;
 pub mod fleet;
 pub mod go;
 pub mod hashkv;

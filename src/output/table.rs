@@ -75,7 +75,14 @@ pub fn write_painted(
                 // endpoint did).
                 let padded = format!("{}{text}", " ".repeat(w.saturating_sub(width(text))));
                 match paint(r, col) {
-                    Some(colour) => line.push_str(&format!(" {colour}{padded}\x1b[0m |")),
+                    // The colour codes as writes of their own: `output::escaping` passes only those.
+                    Some(colour) => {
+                        write!(out, "{line} ")?;
+                        out.write_all(colour.as_bytes())?;
+                        write!(out, "{padded}")?;
+                        out.write_all(b"\x1b[0m")?;
+                        line = String::from(" |");
+                    }
                     None => line.push_str(&format!(" {padded} |")),
                 }
             }
