@@ -1,9 +1,10 @@
 //! Samples every member, keeping one connection per member for the whole run (a member that
 //! could not be connected is retried at the next sample): the one runner `compare` and
-//! `doctor` share.
+//! `doctor` share. Between samples each member is probed lightly, so that a member that stalls
+//! between samples is seen whatever the period of its stalls.
 
 use super::Context;
-use crate::analysis::{Checked, MemberSample, Sample};
+use crate::analysis::{Checked, MemberSample, Probes, Sample};
 use crate::context::Sampling;
 use crate::error::Error;
 use crate::etcd::{AlarmCheck, Conn, EndpointError, HealthError, Target};
@@ -14,10 +15,21 @@ use std::time::{Duration, Instant};
 /// latest ones.
 const KEEP: usize = 120;
 
+/// Each sample is due up to this share of the interval early or late: samples at a fixed
+/// rhythm would meet a stall of the same period at the same phase every time.
+const JITTER: f64 = 0.2;
+/// The pause before each probe, drawn afresh every time: no fixed rhythm either, and a probe
+/// is sent only once the one before it is done (never more than one in flight per member).
+const PROBE_GAP_MS: std::ops::RangeInclusive<u64> = 100..=250;
+/// A probe waits at most this long (or the command timeout, when shorter), then the next one
+/// is sent; the stall is counted from the first unanswered probe whatever the timeouts.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// Takes `s.samples` samples (`default` when not given; until Ctrl-C with `--watch`), `interval`
-/// apart, calling `each` after every sample with all kept so far and the sample's number
-/// (from 1). Ctrl-C ends the run early with
-/// the samples taken. With `hash`, the first sample also hashes every member's store.
+/// apart (each jittered by ±20 % of it), calling `each` after every sample with all kept so far
+/// and the sample's number (from 1). Between samples every member is probed (`probe_until`).
+/// Ctrl-C ends the run early with the samples taken. With `hash`, the first sample also hashes
+/// every member's store.
 pub async fn run(
     ctx: &Context,
     s: &Sampling,
@@ -38,7 +50,7 @@ pub async fn run(
     for n in 0..limit {
         if n > 0 {
             tokio::select! {
-                _ = wait_for(start, n, s.interval) => {}
+                _ = sampler.probe_until(due(start, n, s.interval)) => {}
                 _ = &mut ctrl_c => break,
             }
         }
@@ -60,7 +72,19 @@ struct Sampler<'a> {
     /// Each endpoint once: the same endpoint typed twice is one member, asked once.
     targets: Vec<&'a Target>,
     conns: Vec<Option<Conn>>,
+    /// Per member: the stall in progress, and the probes of the interval before the next sample.
+    stalls: Vec<Stall>,
+    probes: Vec<Option<Probes>>,
     started: Instant,
+}
+
+/// Where a member's current stall stands, across intervals and samples.
+#[derive(Default)]
+struct Stall {
+    /// When the first probe it has not answered since its last answer was sent.
+    since: Option<Instant>,
+    /// A stall that ended during a sample's calls, for the next interval's record.
+    ended: Duration,
 }
 
 impl<'a> Sampler<'a> {
@@ -74,6 +98,8 @@ impl<'a> Sampler<'a> {
         Sampler {
             ctx,
             conns: targets.iter().map(|_| None).collect(),
+            stalls: targets.iter().map(|_| Stall::default()).collect(),
+            probes: targets.iter().map(|_| None).collect(),
             targets,
             started: Instant::now(),
         }
@@ -103,11 +129,22 @@ impl<'a> Sampler<'a> {
             }
         }))
         .await;
+        // A member that answered the sample ended its stall, if it was in one.
+        let now = Instant::now();
+        for (m, stall) in members.iter().zip(&mut self.stalls) {
+            if let (Ok(_), Some(since)) = (&m.status, stall.since) {
+                stall.ended = now - since;
+                stall.since = None;
+            }
+        }
         let mut sample = Sample {
             at,
             members,
             alarms: Checked::NotAsked,
         };
+        for (m, p) in sample.members.iter_mut().zip(&mut self.probes) {
+            m.probes = p.take();
+        }
         self.alarms(&mut sample).await;
         if hash {
             self.hash(&mut sample).await;
@@ -116,6 +153,63 @@ impl<'a> Sampler<'a> {
             m.quota_from_flags = t.quota_backend_bytes;
         }
         sample
+    }
+
+    /// Probes every connected member until `due`: a serializable read (`Conn::probe`) after a
+    /// pause drawn from `PROBE_GAP_MS`, each bounded by `PROBE_TIMEOUT` and by `due`, the next
+    /// one only once it is done. What each member did goes to the next sample (`Probes`). A
+    /// member not connected yet is not probed (the sample dials it again); nor is one over
+    /// exec (`Conn::probe`).
+    async fn probe_until(&mut self, due: Instant) {
+        let timeout = self.ctx.cluster.command_timeout.min(PROBE_TIMEOUT);
+        let slots = self
+            .conns
+            .iter_mut()
+            .zip(&mut self.stalls)
+            .zip(&mut self.probes);
+        join_all(slots.map(|((conn, stall), out)| async move {
+            let Some(conn) = conn.as_mut() else {
+                return;
+            };
+            let started = Instant::now();
+            let mut p = Probes {
+                longest_stall: std::mem::take(&mut stall.ended),
+                ..Probes::default()
+            };
+            loop {
+                let gap = Duration::from_millis(fastrand::u64(PROBE_GAP_MS));
+                let sent = Instant::now() + gap;
+                if sent >= due {
+                    break;
+                }
+                tokio::time::sleep_until(sent.into()).await;
+                let since = *stall.since.get_or_insert(sent);
+                let deadline = (sent + timeout).min(due);
+                let Some(answer) = conn.probe(deadline.into()).await else {
+                    return;
+                };
+                let waited = sent.elapsed();
+                match answer {
+                    Ok(()) => {
+                        p.answered.push(waited);
+                        p.longest_stall = p.longest_stall.max(since.elapsed());
+                        stall.since = None;
+                    }
+                    // Still waiting when the sample is due: the sample takes over.
+                    Err(_) if deadline == due && Instant::now() >= due => {
+                        p.cut = Some(waited);
+                        break;
+                    }
+                    Err(_) => p.unanswered.push(waited),
+                }
+            }
+            if let Some(since) = stall.since {
+                p.longest_stall = p.longest_stall.max(since.elapsed());
+            }
+            p.span = started.elapsed();
+            *out = Some(p);
+        }))
+        .await;
     }
 
     /// Alarms are cluster-wide, and etcd serves even an alarm *list* through raft (one log
@@ -193,14 +287,17 @@ async fn one_member(
         health,
         took: Some(start.elapsed()),
         quota_from_flags: None,
+        probes: None,
     })
 }
 
-/// Sleeps until `start + n × interval`, so samples keep their rhythm whatever each one took.
-async fn wait_for(start: Instant, n: u32, interval: Duration) {
-    let due = start + interval * n;
-    let now = Instant::now();
-    if due > now {
-        tokio::time::sleep(due - now).await;
+/// When sample `n` is due: `start + n × interval`, so samples keep their rhythm whatever each
+/// one took, moved by up to `JITTER` of the interval either way.
+fn due(start: Instant, n: u32, interval: Duration) -> Instant {
+    let shift = interval.mul_f64(fastrand::f64() * JITTER);
+    if fastrand::bool() {
+        start + interval * n + shift
+    } else {
+        (start + interval * n).checked_sub(shift).unwrap_or(start)
     }
 }

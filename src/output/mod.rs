@@ -124,13 +124,22 @@ mod tests {
     #[test]
     fn control_characters_from_the_cluster_never_reach_the_terminal() {
         assert_eq!(printable("etcd-cp-1"), "etcd-cp-1");
-        assert_eq!(printable("a\x1b[31mb\x07c\u{9b}d"), "a\\u{1b}[31mb\\u{7}c\\u{9b}d");
+        assert_eq!(
+            printable("a\x1b[31mb\x07c\u{9b}d"),
+            "a\\u{1b}[31mb\\u{7}c\\u{9b}d"
+        );
         let mut out = Vec::new();
         simple_rows(&mut out, &[vec!["x\x1b]0;title\x07".into(), "ok".into()]]).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), "x\\u{1b}]0;title\\u{7}, ok\n");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "x\\u{1b}]0;title\\u{7}, ok\n"
+        );
         let mut out = Vec::new();
         table::write(&mut out, &["NAME"], &[vec!["k\x1b[2J".into()]]).unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert!(!text.contains('\x1b') && text.contains("k\\u{1b}[2J"), "{text}");
+        assert!(
+            !text.contains('\x1b') && text.contains("k\\u{1b}[2J"),
+            "{text}"
+        );
     }
 }
