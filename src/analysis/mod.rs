@@ -74,11 +74,12 @@ pub struct MemberSample {
 }
 
 /// Light probes of one member during the interval before a sample (`commands::sampling`: a
-/// serializable read every 100–250 ms, at most one in flight): how each went, so that stalls
-/// falling between samples are seen. Plain durations; what counts as late is the analysis's.
+/// serializable read every 100–250 ms, at most one in flight), the sample's own status call
+/// counted as the last probe: how each went, so that stalls falling between samples are seen.
+/// Plain durations; what counts as late is the analysis's.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Probes {
-    /// How long the member was probed in the interval.
+    /// How long the member was probed in the interval, up to its answer to the sample.
     pub span: Duration,
     /// Each answered probe's round trip.
     pub answered: Vec<Duration>,

@@ -81,10 +81,8 @@ struct Sampler<'a> {
 /// Where a member's current stall stands, across intervals and samples.
 #[derive(Default)]
 struct Stall {
-    /// When the first probe it has not answered since its last answer was sent.
+    /// When the first probe (or sample) it has not answered since its last answer was sent.
     since: Option<Instant>,
-    /// A stall that ended during a sample's calls, for the next interval's record.
-    ended: Duration,
 }
 
 impl<'a> Sampler<'a> {
@@ -110,6 +108,7 @@ impl<'a> Sampler<'a> {
     async fn sample(&mut self, hash: bool) -> Sample {
         let ctx = self.ctx;
         let at = self.started.elapsed();
+        let sent = Instant::now();
         let bound = ctx.cluster.dial_timeout + ctx.cluster.command_timeout;
         let slots = self.conns.iter_mut().zip(&self.targets);
         let members = join_all(slots.map(|(slot, target)| async move {
@@ -124,26 +123,26 @@ impl<'a> Sampler<'a> {
             };
             match tokio::time::timeout_at(deadline, run).await {
                 Ok(Ok(m)) => m,
-                Ok(Err(e)) => MemberSample::unanswered(endpoint, e),
-                Err(_) => MemberSample::unanswered(endpoint, EndpointError::DeadlineExceeded),
+                Ok(Err(e)) => (MemberSample::unanswered(endpoint, e), sent.elapsed()),
+                Err(_) => (
+                    MemberSample::unanswered(endpoint, EndpointError::DeadlineExceeded),
+                    sent.elapsed(),
+                ),
             }
         }))
         .await;
-        // A member that answered the sample ended its stall, if it was in one.
-        let now = Instant::now();
-        for (m, stall) in members.iter().zip(&mut self.stalls) {
-            if let (Ok(_), Some(since)) = (&m.status, stall.since) {
-                stall.ended = now - since;
-                stall.since = None;
-            }
-        }
         let mut sample = Sample {
             at,
-            members,
+            members: Vec::with_capacity(members.len()),
             alarms: Checked::NotAsked,
         };
-        for (m, p) in sample.members.iter_mut().zip(&mut self.probes) {
-            m.probes = p.take();
+        for (((mut m, waited), stall), probes) in members
+            .into_iter()
+            .zip(&mut self.stalls)
+            .zip(&mut self.probes)
+        {
+            m.probes = probes.take().map(|p| sampled(p, stall, &m, sent, waited));
+            sample.members.push(m);
         }
         self.alarms(&mut sample).await;
         if hash {
@@ -172,10 +171,7 @@ impl<'a> Sampler<'a> {
                 return;
             };
             let started = Instant::now();
-            let mut p = Probes {
-                longest_stall: std::mem::take(&mut stall.ended),
-                ..Probes::default()
-            };
+            let mut p = Probes::default();
             loop {
                 let gap = Duration::from_millis(fastrand::u64(PROBE_GAP_MS));
                 let sent = Instant::now() + gap;
@@ -256,16 +252,40 @@ impl<'a> Sampler<'a> {
     }
 }
 
+/// The sample's status call counts as one more probe of the interval (a member stalled when
+/// the sample comes keeps the sample waiting, and that wait is part of its stall): `waited` is
+/// how long the member took to answer it, or how long it was waited for.
+fn sampled(
+    mut p: Probes,
+    stall: &mut Stall,
+    m: &MemberSample,
+    sent: Instant,
+    waited: Duration,
+) -> Probes {
+    p.span += waited;
+    let since = *stall.since.get_or_insert(sent);
+    let end = sent + waited;
+    p.longest_stall = p.longest_stall.max(end.saturating_duration_since(since));
+    if m.status.is_ok() {
+        p.answered.push(waited);
+        stall.since = None;
+    } else {
+        p.unanswered.push(waited);
+    }
+    p
+}
+
 /// Status first (it is what every finding needs), then the member's view and a timed read,
 /// each of which may run out of time without losing the status (a quorum read hangs during an
-/// election, while status still answers).
+/// election, while status still answers). Also gives how long the status took.
 async fn one_member(
     conn: &mut Conn,
     endpoint: String,
     deadline: tokio::time::Instant,
-) -> Result<MemberSample, EndpointError> {
+) -> Result<(MemberSample, Duration), EndpointError> {
     let start = Instant::now();
     let status = conn.status().await?;
+    let status_took = start.elapsed();
     let list = match tokio::time::timeout_at(deadline, conn.member_list()).await {
         Ok(r) => r.map(|l| l.members).into(),
         Err(_) => Checked::Failed(EndpointError::DeadlineExceeded),
@@ -279,16 +299,19 @@ async fn one_member(
         },
         Err(_) => Checked::Failed(EndpointError::DeadlineExceeded),
     };
-    Ok(MemberSample {
-        endpoint,
-        status: Ok(status),
-        member_list: list,
-        hash: Checked::NotAsked,
-        health,
-        took: Some(start.elapsed()),
-        quota_from_flags: None,
-        probes: None,
-    })
+    Ok((
+        MemberSample {
+            endpoint,
+            status: Ok(status),
+            member_list: list,
+            hash: Checked::NotAsked,
+            health,
+            took: Some(start.elapsed()),
+            quota_from_flags: None,
+            probes: None,
+        },
+        status_took,
+    ))
 }
 
 /// When sample `n` is due: `start + n × interval`, so samples keep their rhythm whatever each
