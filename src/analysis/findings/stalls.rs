@@ -27,6 +27,8 @@ pub struct Summary {
     pub endpoint: String,
     /// Probes whose outcome is known (a probe cut off by a sample before the late limit is not).
     pub probes: usize,
+    /// Answered at all, late or not.
+    pub answered: usize,
     /// Answered over `late_limit_ms`, or not answered at all.
     pub late: usize,
     pub late_share: f64,
@@ -78,9 +80,11 @@ pub fn summaries(samples: &[Sample]) -> Vec<Summary> {
 
 fn summarize(endpoint: &str, probes: &[&Probes], limit: Duration) -> Summary {
     let mut known = 0;
+    let mut answered = 0;
     let mut late = Vec::new();
     for p in probes {
         known += p.answered.len() + p.unanswered.len();
+        answered += p.answered.len();
         late.extend(p.answered.iter().filter(|d| **d > limit));
         late.extend(&p.unanswered);
         if let Some(cut) = p.cut.filter(|d| *d > limit) {
@@ -94,6 +98,7 @@ fn summarize(endpoint: &str, probes: &[&Probes], limit: Duration) -> Summary {
     Summary {
         endpoint: endpoint.to_string(),
         probes: known,
+        answered,
         late: late.len(),
         late_share: share(late.len() as f64, known as f64),
         late_limit_ms: limit.as_millis() as u64,
@@ -108,7 +113,8 @@ fn summarize(endpoint: &str, probes: &[&Probes], limit: Duration) -> Summary {
 }
 
 /// Members that spent a large share of the probed time not answering, far more than their
-/// peers: one finding naming them with their numbers.
+/// peers: one finding naming them with their numbers. A member that never answered is not
+/// stalled but unreachable (its own finding).
 pub fn stalled_member(samples: &[Sample]) -> Option<Finding> {
     let all = summaries(samples);
     let stalled: Vec<&Summary> = all
@@ -124,7 +130,10 @@ pub fn stalled_member(samples: &[Sample]) -> Option<Finding> {
                 .get(peers.len().saturating_sub(1) / 2)
                 .copied()
                 .unwrap_or(0.0);
-            s.late >= MIN_LATE && s.stalled_share >= SHARE && s.stalled_share >= peer * PEER_FACTOR
+            s.answered > 0
+                && s.late >= MIN_LATE
+                && s.stalled_share >= SHARE
+                && s.stalled_share >= peer * PEER_FACTOR
         })
         .collect();
     if stalled.is_empty() {
@@ -276,6 +285,9 @@ mod tests {
             ..p()
         };
         assert_eq!(summaries(&run([cut, p()]))[2].probes, 10);
+        // Never answering is unreachable, not stalled.
+        let gone = || probes(&[], &[1000, 1000, 1000], 3000);
+        assert!(stalled_member(&run([gone(), gone()])).is_none());
         // Not probed at all (exec route, one sample): nothing to say.
         assert!(summaries(&run([p(), p()])[..1]).is_empty());
     }
