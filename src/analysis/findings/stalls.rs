@@ -13,7 +13,7 @@ pub const FLOOR: Duration = Duration::from_millis(100);
 /// slows every member alike, which is not one member stalling.
 const FACTOR: u32 = 5;
 /// A member left this share of the probed time or more waiting on late probes is stalled…
-pub const SHARE: f64 = 0.2;
+pub const SHARE: f64 = 0.15;
 /// … given at least this many late probes (one long pause is not a pattern)…
 const MIN_LATE: usize = 3;
 /// … and this many times the share of its peers (the lower median): when every member
