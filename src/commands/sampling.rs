@@ -324,3 +324,51 @@ fn due(start: Instant, n: u32, interval: Duration) -> Instant {
         (start + interval * n).checked_sub(shift).unwrap_or(start)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::etcd::EndpointError;
+
+    #[test]
+    fn samples_are_due_within_a_fifth_of_the_interval_either_way() {
+        let start = Instant::now();
+        let interval = Duration::from_secs(1);
+        let (mut early, mut late) = (false, false);
+        for _ in 0..200 {
+            let d = due(start, 3, interval);
+            let on_time = start + interval * 3;
+            assert!(d >= on_time - interval.mul_f64(JITTER), "{d:?}");
+            assert!(d <= on_time + interval.mul_f64(JITTER), "{d:?}");
+            early |= d < on_time;
+            late |= d > on_time;
+        }
+        assert!(early && late, "never moved one way");
+    }
+
+    /// A stall the sample waits out is the interval's last probe, counted from the probe that
+    /// was still waiting when the sample came.
+    #[test]
+    fn the_sample_ends_or_continues_the_stall() {
+        let ms = Duration::from_millis;
+        let sent = Instant::now();
+        let mut stall = Stall {
+            since: Some(sent - ms(300)),
+        };
+        let up = MemberSample::unanswered("m1".into(), EndpointError::DeadlineExceeded);
+        let p = sampled(Probes::default(), &mut stall, &up, sent, ms(900));
+        assert_eq!(p.unanswered, [ms(900)]);
+        assert_eq!(p.longest_stall, ms(1200));
+        assert!(stall.since.is_some(), "still stalled");
+        let answered = MemberSample {
+            status: Ok(Default::default()),
+            ..up
+        };
+        let later = sent + ms(1000);
+        let p = sampled(Probes::default(), &mut stall, &answered, later, ms(200));
+        assert_eq!(p.answered, [ms(200)]);
+        assert_eq!(p.longest_stall, ms(1500));
+        assert_eq!(p.span, ms(200));
+        assert!(stall.since.is_none(), "the answer ends it");
+    }
+}
