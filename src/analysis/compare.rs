@@ -115,6 +115,8 @@ pub struct ProgressRow {
     pub reachability: Reachability,
     /// When the member was lost or came back, in order.
     pub reachability_changes: Vec<ReachabilityChange>,
+    /// The light probes between samples, when the member was probed.
+    pub probes: Option<super::findings::stalls::Summary>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -297,6 +299,7 @@ pub fn progress(samples: &[Sample]) -> Vec<ProgressRow> {
     let Some(last) = samples.last() else {
         return Vec::new();
     };
+    let probed = super::findings::stalls::summaries(samples);
     (0..last.members.len())
         .map(|i| {
             let answered: Vec<(&Sample, &Status)> = samples
@@ -333,6 +336,10 @@ pub fn progress(samples: &[Sample]) -> Vec<ProgressRow> {
                 leader_changes: changes(|s| s.leader),
                 reachability,
                 reachability_changes,
+                probes: probed
+                    .iter()
+                    .find(|p| p.endpoint == last.members[i].endpoint)
+                    .cloned(),
             }
         })
         .collect()

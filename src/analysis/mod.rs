@@ -68,6 +68,29 @@ pub struct MemberSample {
     pub took: Option<Duration>,
     /// `--quota-backend-bytes` from the pod's flags, when discovery saw it.
     pub quota_from_flags: Option<i64>,
+    /// The light probes between the previous sample and this one; None when the member was
+    /// not probed (the first sample, the exec route).
+    pub probes: Option<Probes>,
+}
+
+/// Light probes of one member during the interval before a sample (`commands::sampling`: a
+/// serializable read every 100–250 ms, at most one in flight), the sample's own status call
+/// counted as the last probe: how each went, so that stalls falling between samples are seen.
+/// Plain durations; what counts as late is the analysis's.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Probes {
+    /// How long the member was probed in the interval, up to its answer to the sample.
+    pub span: Duration,
+    /// Each answered probe's round trip.
+    pub answered: Vec<Duration>,
+    /// Each probe that got no answer (timed out or failed), with how long it was waited for.
+    pub unanswered: Vec<Duration>,
+    /// The probe still waiting when the interval ended, and how long it had waited.
+    pub cut: Option<Duration>,
+    /// The longest time the member went without answering: from the first probe it left
+    /// unanswered to its next answer, ended in this interval or still running at its end (a
+    /// stall that began in an earlier interval counts from its start).
+    pub longest_stall: Duration,
 }
 
 impl MemberSample {
@@ -81,6 +104,7 @@ impl MemberSample {
             health: Checked::NotAsked,
             took: None,
             quota_from_flags: None,
+            probes: None,
         }
     }
 
@@ -163,6 +187,7 @@ pub enum Code {
     SlowHealth,
     SlowMember,
     SlowPeerRtt,
+    StalledMember,
     UncheckedMember,
     UnreachableMember,
     UnstartedMember,
@@ -204,6 +229,7 @@ impl Code {
         Code::SlowHealth,
         Code::SlowMember,
         Code::SlowPeerRtt,
+        Code::StalledMember,
         Code::UncheckedMember,
         Code::UnreachableMember,
         Code::UnstartedMember,
@@ -244,6 +270,7 @@ impl Code {
             Code::SlowHealth => "slow-health",
             Code::SlowMember => "slow-member",
             Code::SlowPeerRtt => "slow-peer-rtt",
+            Code::StalledMember => "stalled-member",
             Code::UncheckedMember => "unchecked-member",
             Code::UnreachableMember => "unreachable-member",
             Code::UnstartedMember => "unstarted-member",

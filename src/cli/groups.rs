@@ -75,7 +75,8 @@ pub struct SamplingFlags {
     /// Number of samples (compare: 1, doctor: 3 unless given)
     #[arg(long)]
     pub samples: Option<u32>,
-    /// Time between samples
+    /// Time between samples (each moved up to 20 % either way; between samples every member
+    /// gets a light serializable read every 100–250 ms, to see stalls: `stalled-member`)
     #[arg(long, default_value = "1s", value_parser = duration::parse, value_name = "DURATION")]
     pub interval: Duration,
     /// Keep sampling until Ctrl-C (redraws in place on a terminal, appends when piped)

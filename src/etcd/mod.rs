@@ -402,6 +402,25 @@ impl Grpc {
     }
 }
 
+impl Grpc {
+    /// The light probe between samples (see `Conn::probe`).
+    async fn probe(&mut self, deadline: tokio::time::Instant) -> Result<(), EndpointError> {
+        let mut kv = self.client.kv_client();
+        let opts = etcd_client::GetOptions::new()
+            .with_serializable()
+            .with_count_only();
+        match self.until(deadline, kv.get(PROBE_KEY, Some(opts))).await {
+            // etcd's own refusal (auth, a rate limit) is an answer all the same.
+            Ok(_) => Ok(()),
+            Err(EndpointError::Rpc { code, .. }) if code != tonic::Code::Unavailable => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The probe's key, whether it exists or not: only its count comes back.
+const PROBE_KEY: &str = "health";
+
 impl Conn {
     /// The member's HTTP/2 connection, when plain HTTP requests may share it (see `Grpc`).
     pub fn http(&self) -> Option<tonic::transport::Channel> {
@@ -469,6 +488,20 @@ impl Conn {
         match self {
             Conn::Grpc(g) => g.alarms().await,
             Conn::Exec(e) => e.alarms().await,
+        }
+    }
+
+    /// The light probe `compare` and `doctor` send between samples: a serializable count of
+    /// one key (the member answers from its own store: no raft round, no disk write, no value
+    /// sent back), bounded by `deadline`. None over exec, where each call would start etcdctl
+    /// in the pod: that route is not probed.
+    pub async fn probe(
+        &mut self,
+        deadline: tokio::time::Instant,
+    ) -> Option<Result<(), EndpointError>> {
+        match self {
+            Conn::Grpc(g) => Some(g.probe(deadline).await),
+            Conn::Exec(_) => None,
         }
     }
 

@@ -121,6 +121,7 @@ mod tests {
                         health: crate::analysis::Checked::Answered(Duration::from_millis(*ms)),
                         took: None,
                         quota_from_flags: None,
+                        probes: None,
                     })
                     .collect(),
                 alarms: crate::analysis::Checked::NotAsked,

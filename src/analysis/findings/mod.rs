@@ -11,6 +11,7 @@ mod leadership;
 pub mod metrics;
 mod reachability;
 mod replication;
+pub mod stalls;
 mod storage;
 
 use super::membership::{Membership, QuorumState};
@@ -61,6 +62,7 @@ pub fn analyze(samples: &[Sample], t: &Thresholds) -> Vec<Finding> {
     out.extend(alarms(&ctx));
     out.extend(hash_mismatch(&ctx));
     out.extend(slow_health(&ctx));
+    out.extend(stalls::stalled_member(ctx.samples));
     out.extend(learners(&ctx));
     if out.iter().all(|f| f.severity == Severity::Ok) {
         out.push(healthy(&ctx));
@@ -220,6 +222,7 @@ pub(crate) mod testkit {
             health: Checked::Answered(Duration::from_millis(8)),
             took: None,
             quota_from_flags: None,
+            probes: None,
         }
     }
 
