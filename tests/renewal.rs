@@ -16,6 +16,8 @@ struct Script {
     expires_in: Option<u32>,
     /// From this run on it fails, as a plugin whose login session ended.
     fails_from: Option<u32>,
+    /// From this run on it hangs (with a child), writing both PIDs to `pids`.
+    hangs_from: Option<u32>,
 }
 
 /// The plugin's tokens: `tok-N` on run N. The fake knows the first 100.
@@ -75,6 +77,13 @@ fn write_script(dir: &Path, s: &Script) -> PathBuf {
         ),
         None => String::new(),
     };
+    let hang = match s.hangs_from {
+        Some(n) => format!(
+            "if [ \"$n\" -ge {n} ]; then sleep 300 & echo $! $$ > {p}.tmp; mv {p}.tmp {p}; wait; fi\n",
+            p = dir.join("pids").display()
+        ),
+        None => String::new(),
+    };
     let expiry = match s.expires_in {
         Some(secs) => format!(
             ",\\\"expirationTimestamp\\\":\\\"$(date -u -d '+{secs} seconds' +%Y-%m-%dT%H:%M:%SZ)\\\""
@@ -82,7 +91,7 @@ fn write_script(dir: &Path, s: &Script) -> PathBuf {
         None => String::new(),
     };
     let text = format!(
-        "#!/bin/sh\nn=$(cat {c} 2>/dev/null || echo 0)\nn=$((n+1))\necho $n > {c}\n{fail}echo \"{{\\\"apiVersion\\\":\\\"client.authentication.k8s.io/v1\\\",\\\"kind\\\":\\\"ExecCredential\\\",\\\"status\\\":{{\\\"token\\\":\\\"tok-$n\\\"{expiry}}}}}\"\n",
+        "#!/bin/sh\nn=$(cat {c} 2>/dev/null || echo 0)\nn=$((n+1))\necho $n > {c}\n{fail}{hang}echo \"{{\\\"apiVersion\\\":\\\"client.authentication.k8s.io/v1\\\",\\\"kind\\\":\\\"ExecCredential\\\",\\\"status\\\":{{\\\"token\\\":\\\"tok-$n\\\"{expiry}}}}}\"\n",
         c = count.display()
     );
     let path = dir.join("credential-plugin.sh");
@@ -100,6 +109,7 @@ fn a_token_refused_mid_run_is_renewed_and_the_request_sent_again() {
         Script {
             expires_in: None,
             fails_from: None,
+            hangs_from: None,
         },
         |cfg| cfg.token_uses = Some(3),
     );
@@ -126,6 +136,7 @@ fn a_token_nearing_its_expiry_is_renewed_before_it_is_sent() {
         Script {
             expires_in: Some(11),
             fails_from: None,
+            hangs_from: None,
         },
         |_| {},
     );
@@ -148,6 +159,7 @@ fn a_plugin_failing_when_run_again_is_one_line_and_exit_7() {
         Script {
             expires_in: None,
             fails_from: Some(2),
+            hangs_from: None,
         },
         |cfg| cfg.tokens.retain(|(t, _)| t != "tok-1"),
     );
@@ -157,6 +169,7 @@ fn a_plugin_failing_when_run_again_is_one_line_and_exit_7() {
         Script {
             expires_in: Some(5),
             fails_from: Some(2),
+            hangs_from: None,
         },
         |_| {},
     );
@@ -175,5 +188,51 @@ fn a_plugin_failing_when_run_again_is_one_line_and_exit_7() {
         assert!(err.contains("context \"lab\""), "{err}");
         assert!(!err.contains("tok-"), "{err}");
         assert_eq!(r.runs(), 2, "{why}: run once, then once again");
+    }
+}
+
+#[test]
+fn a_plugin_hanging_when_run_again_is_stopped_at_the_same_bound() {
+    let r = Renewal::start(
+        1,
+        Script {
+            expires_in: Some(5),
+            fails_from: None,
+            hangs_from: Some(2),
+        },
+        |_| {},
+    );
+    let (out, err, code, took) = run(r.plugin().args(r.lab.tls_flags()).args([
+        "--request-timeout=2s",
+        "--via=direct",
+        "status",
+    ]));
+    assert_eq!(code, 7, "{out}\n{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("expired") && err.contains("did not finish within 2s"),
+        "{err}"
+    );
+    assert!(took < std::time::Duration::from_secs(20), "{took:?}");
+    let pids = std::fs::read_to_string(r.dir.path().join("pids")).unwrap();
+    let pids: Vec<&str> = pids.split_whitespace().collect();
+    assert_eq!(pids.len(), 2, "the plugin and its child: {pids:?}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !pids.iter().all(|p| gone(p)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "plugin processes left running: {pids:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Ended: no such process, or a zombie waiting for its parent.
+fn gone(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
     }
 }
