@@ -53,6 +53,14 @@ pub enum ApiError {
     /// The kubeconfig's exec credential plugin failed, hung or printed nothing usable.
     #[error("{0}")]
     Plugin(String),
+    /// The plugin's token expired or was refused mid-run and running the plugin again failed:
+    /// an authentication failure (as a 401), with the plugin's reason.
+    #[error("context {context:?} (API server {server}): {reason}")]
+    Renewal {
+        server: String,
+        context: String,
+        reason: String,
+    },
     #[error("{0}")]
     Other(String),
 }
@@ -222,7 +230,7 @@ async fn connect_with(f: &ConnectOptions, mut loaded: kubeconfig::Loaded) -> Res
         .request_timeout
         .filter(|t| !t.is_zero())
         .unwrap_or(kubeconfig::plugin::DEFAULT_TIMEOUT);
-    kubeclient::run_exec(&mut config, plugin_timeout)
+    let exec_token = kubeclient::run_exec(&mut config, plugin_timeout)
         .await
         .map_err(|e| ApiError::Plugin(e.to_string()))?;
     if let Some(user) = &f.as_user {
@@ -248,12 +256,18 @@ async fn connect_with(f: &ConnectOptions, mut loaded: kubeconfig::Loaded) -> Res
     let server = crate::redact::url(config.cluster_url.to_string().trim_end_matches('/'));
     let cluster_id =
         crate::config::ClusterId::new(&server, config.root_cert.as_deref(), &cluster_name);
-    let client = kube::Client::try_from(config).map_err(|e| {
+    let builder = kube::client::ClientBuilder::try_from(config).map_err(|e| {
         ApiError::Config(format!(
             "cannot build a Kubernetes client for context {context:?}: {}",
             root(&e)
         ))
     })?;
+    // A plugin's token is put on each request by the layer, which renews it on expiry and on
+    // 401: a `--watch` or a long doctor run outlives a 15-minute token.
+    let client = match exec_token {
+        Some(token) => builder.with_layer(&kubeclient::Renew(token)).build(),
+        None => builder.build(),
+    };
     Ok(Api {
         client,
         warm: Warm::default(),
@@ -299,9 +313,16 @@ impl Api {
         hint: &str,
     ) -> ApiError {
         match classify(&e) {
-            Class::Unauthorized => ApiError::Unauthorized {
-                server: self.server.clone(),
-                context: self.context.clone(),
+            Class::Unauthorized => match renewal(&e) {
+                Some(r) => ApiError::Renewal {
+                    server: self.server.clone(),
+                    context: self.context.clone(),
+                    reason: r.to_string(),
+                },
+                None => ApiError::Unauthorized {
+                    server: self.server.clone(),
+                    context: self.context.clone(),
+                },
             },
             Class::Forbidden => ApiError::Forbidden {
                 message: message(&e),
@@ -386,9 +407,19 @@ pub fn classify(e: &kube::Error) -> Class {
         kube::Error::UpgradeConnection(kube::client::UpgradeConnectionError::ProtocolSwitch(
             code,
         )) => by_code(code.as_u16()),
+        // The credential plugin failed when run again to renew its token.
+        kube::Error::Service(_) if renewal(e).is_some() => Class::Unauthorized,
         kube::Error::HyperError(_) | kube::Error::Service(_) => Class::Unreachable,
         kube::Error::Auth(_) => Class::Unauthorized,
         _ => Class::Other,
+    }
+}
+
+/// The failed renewal of the plugin's token behind a request error, if that is what it is.
+fn renewal(e: &kube::Error) -> Option<&kubeclient::Renewal> {
+    match e {
+        kube::Error::Service(s) => s.downcast_ref::<kubeclient::Renewal>(),
+        _ => None,
     }
 }
 

@@ -377,7 +377,7 @@ fn exit_code(result: &Result<Outcome, Error>) -> i32 {
             | ApiError::Config(_)
             | ApiError::Plugin(_) => exit::KUBECONFIG,
             ApiError::Unreachable { .. } => exit::API_UNREACHABLE,
-            ApiError::Unauthorized { .. } => exit::UNAUTHORIZED,
+            ApiError::Unauthorized { .. } | ApiError::Renewal { .. } => exit::UNAUTHORIZED,
             ApiError::Forbidden { .. } => exit::FORBIDDEN,
             ApiError::Other(_) => exit::ERROR,
         },

@@ -92,7 +92,9 @@ pub async fn resolve(steps: Vec<Step>, api: &Api) -> Result<Resolved, KubeCreden
                     // The API server itself failed: nothing is learnt about the entry.
                     Err(
                         e @ KubeCredentialsError::Api(
-                            ApiError::Unreachable { .. } | ApiError::Unauthorized { .. },
+                            ApiError::Unreachable { .. }
+                            | ApiError::Unauthorized { .. }
+                            | ApiError::Renewal { .. },
                         ),
                     ) => return Err(e),
                     Err(e) => {

@@ -9,10 +9,13 @@ use super::{Kind, Loaded, read_capped};
 use crate::material::checks;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use hyper::header::{AUTHORIZATION, HeaderValue};
 use kube::config::{KubeconfigError as KubeError, LoadDataError};
 use rustls::RootCertStore;
 use rustls::pki_types::CertificateDer;
-use std::time::Duration;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::{Duration, SystemTime};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientConfigError {
@@ -241,28 +244,228 @@ fn cert_reason(e: &rustls::Error) -> String {
     }
 }
 
-/// Runs the user's exec plugin now, bounded by `timeout`, and puts what it printed in the
-/// place kube-rs takes static credentials from. The plugin is not run again during this run
-/// (a token that expires mid-`--watch` ends it with 401, as a static token would).
+/// Runs the user's exec plugin now, bounded by `timeout`. A client certificate goes where
+/// kube-rs takes static credentials from (the TLS connector is built once); a token is kept by
+/// the returned [`ExecToken`], which the client's [`Renew`] layer asks for on every request and
+/// which runs the plugin again when the token nears its expiry or the API server refuses it.
 pub async fn run_exec(
     config: &mut kube::Config,
     timeout: Duration,
-) -> Result<(), ClientConfigError> {
+) -> Result<Option<Arc<ExecToken>>, ClientConfigError> {
     let Some(exec) = config.auth_info.exec.take() else {
-        return Ok(());
+        return Ok(None);
     };
     let got = plugin::run(&exec, timeout).await?;
-    if let Some(t) = got.token {
-        config.auth_info.token = Some(t.into());
-        config.auth_info.token_file = None;
-    }
     if let (Some(c), Some(k)) = (got.client_certificate_pem, got.client_key_pem) {
         config.auth_info.client_certificate_data = Some(STANDARD.encode(c));
         config.auth_info.client_key_data = Some(STANDARD.encode(k).into());
         config.auth_info.client_certificate = None;
         config.auth_info.client_key = None;
     }
-    Ok(())
+    let Some(token) = got.token else {
+        return Ok(None);
+    };
+    // The layer sets the header: a static token kube-rs would add would hide the renewed one.
+    config.auth_info.token = None;
+    config.auth_info.token_file = None;
+    let current = Current {
+        header: bearer(&exec, &token)?,
+        expires: got.expires,
+        generation: 0,
+    };
+    Ok(Some(Arc::new(ExecToken {
+        exec,
+        timeout,
+        current: tokio::sync::Mutex::new(current),
+    })))
+}
+
+/// How long before its expiry a token is renewed, so that a request sent with it still
+/// arrives in time (client-go renews at the expiry; a slow request would then carry a dead one).
+const EXPIRY_MARGIN: Duration = Duration::from_secs(10);
+
+/// The exec plugin's current token, shared by every request of one client; renewals run the
+/// plugin one at a time, with the first run's bound.
+pub struct ExecToken {
+    exec: kube::config::ExecConfig,
+    timeout: Duration,
+    current: tokio::sync::Mutex<Current>,
+}
+
+struct Current {
+    /// `Bearer …`, marked sensitive so that no Debug output shows it.
+    header: HeaderValue,
+    expires: Option<SystemTime>,
+    /// Counts renewals: a request refused with an older token does not renew again.
+    generation: u64,
+}
+
+/// Why a renewal was needed, for the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    Expired,
+    Rejected,
+}
+
+/// The plugin failed when run again. A request error of its own (kube-rs passes it on as
+/// `kube::Error::Service`), so that the API stage words it as a failed renewal.
+#[derive(Debug)]
+pub struct Renewal {
+    pub trigger: Trigger,
+    pub error: PluginError,
+}
+
+impl std::fmt::Display for Renewal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let why = match self.trigger {
+            Trigger::Expired => "expired",
+            Trigger::Rejected => "was refused (401 Unauthorized)",
+        };
+        write!(
+            f,
+            "the token from the kubeconfig's credential plugin {why} and running the plugin again failed (log in again and retry): {}",
+            self.error
+        )
+    }
+}
+
+/// No `source`: the whole line is the message (`apiserver::root` shows the innermost cause).
+impl std::error::Error for Renewal {}
+
+impl ExecToken {
+    /// The header for a request now, renewed first when the token expires within the margin.
+    async fn header(&self) -> Result<(HeaderValue, u64), Renewal> {
+        let mut current = self.current.lock().await;
+        let soon = SystemTime::now() + EXPIRY_MARGIN;
+        if current.expires.is_some_and(|t| t <= soon) {
+            self.renew(&mut current, Trigger::Expired).await?;
+        }
+        Ok((current.header.clone(), current.generation))
+    }
+
+    /// The header after the API server refused the one of `generation`: renewed, unless
+    /// another request renewed it meanwhile.
+    async fn refused(&self, generation: u64) -> Result<(HeaderValue, u64), Renewal> {
+        let mut current = self.current.lock().await;
+        if current.generation == generation {
+            self.renew(&mut current, Trigger::Rejected).await?;
+        }
+        Ok((current.header.clone(), current.generation))
+    }
+
+    async fn renew(&self, current: &mut Current, trigger: Trigger) -> Result<(), Renewal> {
+        let failed = |error| Renewal { trigger, error };
+        let got = plugin::run(&self.exec, self.timeout)
+            .await
+            .map_err(failed)?;
+        let token = got.token.ok_or_else(|| {
+            failed(PluginError::Output {
+                command: self.exec.command.clone().unwrap_or_default(),
+                why: "it gave no token on a later run".into(),
+            })
+        })?;
+        current.header = bearer(&self.exec, &token).map_err(failed)?;
+        current.expires = got.expires;
+        current.generation += 1;
+        Ok(())
+    }
+}
+
+fn bearer(exec: &kube::config::ExecConfig, token: &str) -> Result<HeaderValue, PluginError> {
+    let mut h = HeaderValue::from_str(&format!("Bearer {}", token.trim())).map_err(|_| {
+        PluginError::Output {
+            command: exec.command.clone().unwrap_or_default(),
+            why: "its token holds characters an HTTP header cannot carry".into(),
+        }
+    })?;
+    h.set_sensitive(true);
+    Ok(h)
+}
+
+/// The tower layer that puts the plugin's current token on every request, and on a 401 runs
+/// the plugin again and sends the request once more (a body-less one: every request here is a
+/// GET or an upgrade GET), as client-go's exec authenticator renews on expiry and on 401.
+pub struct Renew(pub Arc<ExecToken>);
+
+impl<S> tower_layer::Layer<S> for Renew {
+    type Service = RenewService<S>;
+    fn layer(&self, inner: S) -> RenewService<S> {
+        RenewService {
+            inner: Arc::new(tokio::sync::Mutex::new(inner)),
+            token: self.0.clone(),
+        }
+    }
+}
+
+/// The inner stack is not `Clone` (kube-rs boxes it): it is shared under a lock held only to
+/// hand it a request, never while the answer comes.
+pub struct RenewService<S> {
+    inner: Arc<tokio::sync::Mutex<S>>,
+    token: Arc<ExecToken>,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type Request = hyper::Request<kube::client::Body>;
+
+impl<S, B> tower_service::Service<Request> for RenewService<S>
+where
+    S: tower_service::Service<Request, Response = hyper::Response<B>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: Send + 'static,
+{
+    type Response = hyper::Response<B>;
+    type Error = BoxError;
+    type Future =
+        std::pin::Pin<Box<dyn Future<Output = Result<hyper::Response<B>, BoxError>> + Send>>;
+
+    // Readiness is awaited on the inner service when the request is handed over.
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let (inner, token) = (self.inner.clone(), self.token.clone());
+        Box::pin(async move {
+            let (parts, body) = req.into_parts();
+            let bodyless = hyper::body::Body::is_end_stream(&body);
+            let (header, generation) = token.header().await?;
+            let mut first = hyper::Request::from_parts(parts.clone(), body);
+            first.headers_mut().insert(AUTHORIZATION, header);
+            let res = send(&inner, first).await?;
+            if res.status() != hyper::StatusCode::UNAUTHORIZED {
+                return Ok(res);
+            }
+            let (header, _) = token.refused(generation).await?;
+            if !bodyless {
+                // Its body is gone: the 401 stands, as in client-go; the next request carries
+                // the new token.
+                return Ok(res);
+            }
+            drop(res);
+            let mut again = hyper::Request::from_parts(parts, Vec::new().into());
+            again.headers_mut().insert(AUTHORIZATION, header);
+            send(&inner, again).await
+        })
+    }
+}
+
+async fn send<S, B>(
+    inner: &tokio::sync::Mutex<S>,
+    req: Request,
+) -> Result<hyper::Response<B>, BoxError>
+where
+    S: tower_service::Service<Request, Response = hyper::Response<B>>,
+    S::Error: Into<BoxError>,
+{
+    let answer = {
+        let mut svc = inner.lock().await;
+        std::future::poll_fn(|cx| svc.poll_ready(cx))
+            .await
+            .map_err(Into::into)?;
+        svc.call(req)
+    };
+    answer.await.map_err(Into::into)
 }
 
 fn find_cluster<'a>(l: &'a Loaded, name: &str) -> Option<&'a kube::config::Cluster> {

@@ -49,11 +49,13 @@ pub enum PluginError {
     NoCommand,
 }
 
-/// What a plugin gave: a bearer token and/or a client certificate (PEM).
+/// What a plugin gave: a bearer token and/or a client certificate (PEM), and until when.
 pub struct ExecResult {
     pub token: Option<String>,
     pub client_certificate_pem: Option<String>,
     pub client_key_pem: Option<String>,
+    /// `status.expirationTimestamp`: the plugin is run again when it nears (None: never).
+    pub expires: Option<std::time::SystemTime>,
 }
 
 #[derive(Deserialize)]
@@ -67,6 +69,7 @@ struct Status {
     token: Option<String>,
     client_certificate_data: Option<String>,
     client_key_data: Option<String>,
+    expiration_timestamp: Option<String>,
 }
 
 /// Runs the plugin once, bounded by `timeout`. Longer than most functions: spawning, the
@@ -268,10 +271,23 @@ fn parse(out: &[u8]) -> Result<ExecResult, String> {
             "its status has neither a token nor clientCertificateData and clientKeyData".into(),
         );
     }
+    // RFC 3339, as client-go's metav1.Time; a value it cannot read fails there too.
+    let expires = match s.expiration_timestamp.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(t) => Some(
+            t.parse::<k8s_openapi::jiff::Timestamp>()
+                .map(std::time::SystemTime::from)
+                .map_err(|_| {
+                    "its status.expirationTimestamp is not an RFC 3339 time (e.g. 2026-01-02T15:04:05Z)"
+                        .to_string()
+                })?,
+        ),
+    };
     Ok(ExecResult {
         token: s.token,
         client_certificate_pem: s.client_certificate_data,
         client_key_pem: s.client_key_data,
+        expires,
     })
 }
 
@@ -400,6 +416,22 @@ mod tests {
         assert_eq!(r.token.as_deref(), Some("t0k"));
         let r = parse(b"kind: ExecCredential\nstatus:\n  token: abc\n").unwrap();
         assert_eq!(r.token.as_deref(), Some("abc"));
+        assert!(r.expires.is_none());
+        let r = parse(br#"{"status":{"token":"t","expirationTimestamp":"2026-12-07T04:00:00Z"}}"#)
+            .unwrap();
+        let at = r
+            .expires
+            .unwrap()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        assert_eq!(at.as_secs(), 1_796_616_000);
+        let e = parse(br#"{"status":{"token":"t","expirationTimestamp":"SECRET-soon"}}"#)
+            .err()
+            .unwrap();
+        assert!(
+            e.contains("expirationTimestamp") && !e.contains("SECRET"),
+            "{e}"
+        );
         for bad in [
             &b"{\"status\": {\"token\": \"SECRET-TOKEN-123\", }"[..],
             b"{\"status\": {}}",

@@ -51,6 +51,9 @@ pub struct FakeApiConfig {
     pub nodes: Vec<Node>,
     /// bearer token -> user name
     pub tokens: Vec<(String, String)>,
+    /// Each token is accepted for this many requests, then answered 401 as the apiserver
+    /// answers an expired token (a 15-minute token, in a test's time).
+    pub token_uses: Option<u64>,
     /// RBAC denials: (user, verb, resource, namespace); cluster scope is namespace "".
     pub deny: Vec<(String, String, String, String)>,
     /// Real RBAC objects: when set, a request no binding grants is forbidden (as on a real
@@ -81,6 +84,10 @@ pub struct Stats {
     pub upgrades_on_fresh_connections: u64,
     /// every distinct User-Agent header seen (audit logs tell clients apart by it)
     pub user_agents: std::collections::BTreeSet<String>,
+    /// requests accepted per bearer token
+    pub token_requests: BTreeMap<String, u64>,
+    /// requests answered 401 Unauthorized
+    pub unauthorized: u64,
 }
 
 impl Stats {
@@ -236,6 +243,16 @@ impl FakeApi {
     /// Writes a kubeconfig whose current context `context` uses bearer token `token`.
     pub fn write_kubeconfig(&self, path: &Path, context: &str, token: &str) {
         let user = format!("    token: {token}\n");
+        self.write_kubeconfig_with(path, context, &user);
+    }
+
+    /// Writes a kubeconfig whose current context `context` gets its credential from the exec
+    /// plugin `command` (client.authentication.k8s.io/v1, never interactive).
+    pub fn write_kubeconfig_exec(&self, path: &Path, context: &str, command: &Path) {
+        let user = format!(
+            "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never\n",
+            command.display()
+        );
         self.write_kubeconfig_with(path, context, &user);
     }
 

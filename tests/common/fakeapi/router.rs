@@ -114,25 +114,32 @@ pub(crate) async fn handle(
             stats.user_agents.insert(ua.to_string());
         }
     }
-    let token_user = req
+    let bearer = req
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .and_then(|t| {
-            state
-                .cfg
-                .tokens
-                .iter()
-                .find(|(tok, _)| tok == t.trim())
-                .map(|(_, u)| u.clone())
-        });
+        .map(|t| t.trim().to_string());
+    let token_user = bearer.as_ref().and_then(|t| {
+        let user = state.cfg.tokens.iter().find(|(tok, _)| tok == t)?.1.clone();
+        let mut stats = state.stats.lock().expect("stats");
+        let used = stats.token_requests.entry(t.clone()).or_default();
+        // A token past its uses is refused as an expired one is: 401, nothing said why.
+        if state.cfg.token_uses.is_some_and(|n| *used >= n) {
+            return None;
+        }
+        *used += 1;
+        Some(user)
+    });
     // A presented but unknown token fails even with a valid certificate, as in the apiserver.
     let has_bearer = req.headers().contains_key(AUTHORIZATION);
     let user = match (token_user, has_bearer, cert_user) {
         (Some(u), _, _) => u,
         (None, false, Some(u)) => u,
-        _ => return status_response(401, "Unauthorized", "Unauthorized", None),
+        _ => {
+            state.stats.lock().expect("stats").unauthorized += 1;
+            return status_response(401, "Unauthorized", "Unauthorized", None);
+        }
     };
     let path = req.uri().path().to_string();
     let query = parse_query(req.uri().query());
