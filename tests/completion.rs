@@ -8,7 +8,8 @@ mod common;
 mod support;
 use support::run_bounded;
 
-use common::fakeapi::{FakeApi, FakeApiConfig, mirror_pod, node, rewrite_addresses};
+use common::fakeapi::{FakeApi, FakeApiConfig};
+use common::kubeadm_mirror_pods;
 use common::kubectl::{Judge, for_each_judge};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -139,25 +140,7 @@ fn subcommands_flags_and_fixed_values_through_kubectl() {
 
 /// Three kubeadm etcd mirror pods (no etcd behind them: completion only lists).
 fn cluster(block: &str) -> FakeApiConfig {
-    let manifest = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/distros/kubeadm-etcd-pod.yaml"),
-    )
-    .unwrap();
-    let mut cfg = FakeApiConfig {
-        tokens: vec![(TOKEN.into(), "admin".into())],
-        ..Default::default()
-    };
-    for i in 1..=3 {
-        let ip = format!("{block}.{i}");
-        let node_name = format!("cp-{i}");
-        cfg.pods.push(mirror_pod(
-            &rewrite_addresses(&manifest, &ip),
-            &node_name,
-            &ip,
-        ));
-        cfg.nodes.push(node(&node_name, &ip));
-    }
-    cfg
+    kubeadm_mirror_pods(block, TOKEN, |i| format!("cp-{i}"))
 }
 
 #[test]

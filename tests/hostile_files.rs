@@ -3,7 +3,8 @@
 //! hang, never a special file replaced. The API server is the fake one; no member is dialled.
 
 mod common;
-use common::fakeapi::{FakeApi, FakeApiConfig, mirror_pod, node, rewrite_addresses};
+use common::fakeapi::{FakeApi, FakeApiConfig};
+use common::kubeadm_mirror_pods;
 use common::{assert_clean_stderr, bare_plugin, run_within};
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
@@ -18,25 +19,7 @@ const LIMIT: Duration = Duration::from_secs(90);
 
 /// Three kubeadm etcd mirror pods on `block` (nothing listens there: `endpoints` only lists).
 fn cluster(block: &str) -> FakeApiConfig {
-    let manifest = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/distros/kubeadm-etcd-pod.yaml"),
-    )
-    .unwrap();
-    let mut cfg = FakeApiConfig {
-        tokens: vec![(TOKEN.into(), "admin".into())],
-        ..Default::default()
-    };
-    for i in 1..=3 {
-        let ip = format!("{block}.{i}");
-        let node_name = format!("cp-{i}");
-        cfg.pods.push(mirror_pod(
-            &rewrite_addresses(&manifest, &ip),
-            &node_name,
-            &ip,
-        ));
-        cfg.nodes.push(node(&node_name, &ip));
-    }
-    cfg
+    kubeadm_mirror_pods(block, TOKEN, |i| format!("cp-{i}"))
 }
 
 fn mkfifo(path: &Path) {

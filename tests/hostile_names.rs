@@ -3,9 +3,9 @@
 //! stdout or stderr carries a raw ESC or BEL byte, whatever the printer or the error line.
 
 mod common;
-use common::fakeapi::{FakeApi, FakeApiConfig, mirror_pod, node, rewrite_addresses};
+use common::fakeapi::{FakeApi, FakeApiConfig};
+use common::kubeadm_mirror_pods;
 use common::{assert_clean_stderr, bare_plugin, run_within};
-use std::path::Path;
 use std::time::Duration;
 
 const TOKEN: &str = "hostile-names-token";
@@ -14,25 +14,7 @@ const LIMIT: Duration = Duration::from_secs(120);
 /// Three kubeadm etcd mirror pods on `block`, their nodes (and so pod names) carrying a
 /// terminal title sequence. Nothing listens on the addresses.
 fn cluster(block: &str) -> FakeApiConfig {
-    let manifest = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/distros/kubeadm-etcd-pod.yaml"),
-    )
-    .unwrap();
-    let mut cfg = FakeApiConfig {
-        tokens: vec![(TOKEN.into(), "admin".into())],
-        ..Default::default()
-    };
-    for i in 1..=3 {
-        let ip = format!("{block}.{i}");
-        let node_name = format!("cp-{i}\x1b]0;owned\x07");
-        cfg.pods.push(mirror_pod(
-            &rewrite_addresses(&manifest, &ip),
-            &node_name,
-            &ip,
-        ));
-        cfg.nodes.push(node(&node_name, &ip));
-    }
-    cfg
+    kubeadm_mirror_pods(block, TOKEN, |i| format!("cp-{i}\x1b]0;owned\x07"))
 }
 
 #[test]

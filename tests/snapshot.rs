@@ -238,34 +238,30 @@ fn ring_sha256(data: &[u8]) -> Vec<u8> {
         .collect()
 }
 
-#[test]
-fn ctrl_c_mid_stream_leaves_no_file() {
-    let mut lab = Lab::start(1);
-    // ~24 MB: the stream is under way for a while before it could finish.
-    fill(&lab, "big", 24, 1_000_000);
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("snap.db");
-    // The temporary file, whatever its fresh name.
-    let part = || {
-        std::fs::read_dir(dir.path())
-            .unwrap()
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .find(|p| p.to_string_lossy().ends_with(".part"))
-    };
+/// The save's temporary file in `dir`, whatever its fresh name.
+fn part_file(dir: &Path) -> Option<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".part"))
+}
+
+/// `snapshot save dir/snap.db` of a ~24 MB store, certainly mid-way: bytes seen in the
+/// `.part` file (bounded wait), then the member frozen.
+fn save_frozen_mid_stream(lab: &mut Lab, dir: &Path) -> std::process::Child {
+    fill(lab, "big", 24, 1_000_000);
     let mut child = lab
         .plugin()
         .args(["snapshot", "save"])
-        .arg(&file)
+        .arg(dir.join("snap.db"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait (bounded) for bytes in the .part file, then freeze the member so that the stream
-    // is certainly mid-way when Ctrl-C arrives.
     let start = Instant::now();
-    while part()
+    while part_file(dir)
         .and_then(|p| std::fs::metadata(p).ok())
         .map_or(0, |m| m.len())
         == 0
@@ -282,6 +278,14 @@ fn ctrl_c_mid_stream_leaves_no_file() {
     }
     lab.freeze(0);
     assert!(child.try_wait().unwrap().is_none(), "save already ended");
+    child
+}
+
+#[test]
+fn ctrl_c_mid_stream_leaves_no_file() {
+    let mut lab = Lab::start(1);
+    let dir = tempfile::tempdir().unwrap();
+    let child = save_frozen_mid_stream(&mut lab, dir.path());
     // SAFETY: kill(2) on the child this test started and has not reaped.
     let rc = unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     assert_eq!(rc, 0);
@@ -290,52 +294,15 @@ fn ctrl_c_mid_stream_leaves_no_file() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{err}");
     assert!(err.contains("interrupted; nothing was saved"), "{err}");
-    assert!(!file.exists() && part().is_none());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
 
 #[test]
 fn a_member_gone_mid_stream_is_named_and_leaves_no_file() {
     let mut lab = Lab::start(1);
-    fill(&lab, "big", 24, 1_000_000);
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("snap.db");
-    let part = || {
-        std::fs::read_dir(dir.path())
-            .unwrap()
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .find(|p| p.to_string_lossy().ends_with(".part"))
-    };
-    let mut child = lab
-        .plugin()
-        .args(["snapshot", "save"])
-        .arg(&file)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Bytes on disk first (bounded wait), then the member frozen, so the stream is certainly
-    // mid-way, then killed: the connection closes under the stream.
-    let start = Instant::now();
-    while part()
-        .and_then(|p| std::fs::metadata(p).ok())
-        .map_or(0, |m| m.len())
-        == 0
-    {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "save ended before any byte was seen"
-        );
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "no bytes arrived"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    lab.freeze(0);
-    assert!(child.try_wait().unwrap().is_none(), "save already ended");
+    let child = save_frozen_mid_stream(&mut lab, dir.path());
+    // Killed while frozen: the connection closes under the stream.
     lab.kill(0);
     let out = wait_for(child, Duration::from_secs(30));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -347,6 +314,5 @@ fn a_member_gone_mid_stream_is_named_and_leaves_no_file() {
             && last.contains("nothing was saved; try again, or ask another member with --member"),
         "{err}"
     );
-    assert!(!file.exists() && part().is_none());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }

@@ -105,43 +105,6 @@ fn handshake_error(ep: &Endpoint, e: &std::io::Error) -> EndpointError {
     }
 }
 
-/// A plain-text stream that records whether the member has said anything.
-struct Listening<S> {
-    inner: S,
-    heard: Heard,
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Listening<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if matches!(r, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            self.heard.store(true, std::sync::atomic::Ordering::Release);
-        }
-        r
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Listening<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, data)
-    }
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
 /// Carries the dial/TLS failure through tonic's error boxes so it can be named precisely.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -170,10 +133,7 @@ impl tower_service::Service<Uri> for Connector {
             }
             let (stream, forward_error) = (opened.io, opened.forward_error);
             let Some(tls) = this.tls else {
-                let stream = Listening {
-                    inner: stream,
-                    heard,
-                };
+                let stream = Prefixed::new(Vec::new(), stream).heard_by(heard);
                 return Ok(TokioIo::new(Box::new(stream) as BoxIo));
             };
             // A port-forward whose far side could not connect closes the stream; its error
@@ -232,10 +192,13 @@ async fn first_bytes(stream: &mut (impl AsyncRead + Unpin)) -> std::io::Result<V
 }
 
 /// A stream that first replays bytes already read from it.
+/// On a plain-text connection it also records whether the member has said anything (see
+/// [`Heard`]).
 struct Prefixed<S> {
     prefix: Vec<u8>,
     pos: usize,
     inner: S,
+    heard: Option<Heard>,
 }
 
 impl<S> Prefixed<S> {
@@ -244,6 +207,14 @@ impl<S> Prefixed<S> {
             prefix,
             pos: 0,
             inner,
+            heard: None,
+        }
+    }
+
+    fn heard_by(self, heard: Heard) -> Self {
+        Prefixed {
+            heard: Some(heard),
+            ..self
         }
     }
 }
@@ -265,7 +236,15 @@ impl<S: AsyncRead + Unpin> AsyncRead for Prefixed<S> {
             }
             return Poll::Ready(Ok(()));
         }
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Some(heard) = &self.heard
+            && matches!(r, Poll::Ready(Ok(())))
+            && buf.filled().len() > before
+        {
+            heard.store(true, std::sync::atomic::Ordering::Release);
+        }
+        r
     }
 }
 

@@ -577,3 +577,33 @@ pub fn assert_clean_stderr(stderr: &str) {
         assert!(!stderr.contains(bad), "stderr contains {bad:?}:\n{stderr}");
     }
 }
+
+/// Three kubeadm etcd mirror pods on `block` (`{block}.1`…`.3`) and their nodes, named by
+/// `node_name(i)`, for clients holding `token`. Nothing listens on the addresses: for tests
+/// that only list, or that check what is said about members that do not answer.
+pub fn kubeadm_mirror_pods(
+    block: &str,
+    token: &str,
+    node_name: impl Fn(usize) -> String,
+) -> fakeapi::FakeApiConfig {
+    let manifest = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/distros/kubeadm-etcd-pod.yaml"),
+    )
+    .unwrap();
+    let mut cfg = fakeapi::FakeApiConfig {
+        tokens: vec![(token.into(), "admin".into())],
+        ..Default::default()
+    };
+    for i in 1..=3 {
+        let ip = format!("{block}.{i}");
+        let name = node_name(i);
+        cfg.pods.push(fakeapi::mirror_pod(
+            &fakeapi::rewrite_addresses(&manifest, &ip),
+            &name,
+            &ip,
+        ));
+        cfg.nodes.push(fakeapi::node(&name, &ip));
+    }
+    cfg
+}
