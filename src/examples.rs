@@ -82,7 +82,8 @@ Examples:
 pub const SNAPSHOT_STATUS: &str = "\
 Examples:
   kubectl etcd snapshot status etcd-backup.db
-  kubectl etcd snapshot status etcd-backup.db -w json";
+  kubectl etcd snapshot status etcd-backup.db -w json
+  kubectl etcd snapshot status etcd-backup.db --skip-hash-check  # bbolt's walk only, as etcdutl";
 
 pub const USAGE: &str = "\
 Examples:

@@ -173,6 +173,22 @@ fn damaged_files_are_refused() {
     );
     assert_eq!(err.lines().count(), 1, "{err}");
     assert_clean_stderr(&err);
+    // --skip-hash-check does etcdutl's work only, and gives its answer on the same file.
+    let (out, err, code) = run_for(
+        bare_plugin()
+            .args(["snapshot", "status", "--skip-hash-check"])
+            .arg(&file),
+        Duration::from_secs(30),
+    );
+    let (theirs, their_err, their_code) = run_for(
+        Command::new(etcdutl())
+            .args(["snapshot", "status"])
+            .arg(&file),
+        Duration::from_secs(30),
+    );
+    assert_eq!((code, their_code), (0, 0), "{err} / {their_err}");
+    assert_eq!(out, theirs);
+    assert_eq!(err, "");
 
     // Both meta pages wiped, trailer recomputed: only bbolt's own checks can tell.
     let data_len = good.len() - 32;

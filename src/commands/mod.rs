@@ -58,6 +58,7 @@ pub enum Offline {
     /// `snapshot status FILE`: a file on disk, no members.
     SnapshotStatus {
         file: PathBuf,
+        hash: crate::snapshot::status::Hash,
     },
     /// `usage --snapshot FILE`: bytes by resource read from a snapshot file, no members.
     UsageSnapshot {
@@ -145,9 +146,13 @@ async fn offline(
         Offline::Version => version::run(io),
         Offline::Completion { script } => completion::run(&script, io),
         Offline::Config(action) => memory::run(&action, options, io).await,
-        Offline::SnapshotStatus { file } => {
-            snapshot::status(&file, context::format(options)?, options.etcdctl_compat, io)
-        }
+        Offline::SnapshotStatus { file, hash } => snapshot::status(
+            &file,
+            hash,
+            context::format(options)?,
+            options.etcdctl_compat,
+            io,
+        ),
         Offline::UsageSnapshot { file, args } => {
             usage::from_snapshot(&file, &args, context::format(options)?, io)
         }

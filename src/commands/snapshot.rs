@@ -7,15 +7,17 @@ use crate::etcd::SnapshotStream;
 use crate::output::{self, Compat, Format, Streams};
 use crate::snapshot::pick::{self, Candidate};
 use crate::snapshot::save::{self, PartFile, Source};
-use crate::snapshot::status::{self, Layout, Trailer};
+use crate::snapshot::status::{self, Hash, Layout, Trailer};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{SignalKind, signal};
 
-/// `snapshot status FILE`: etcdutl's output, after checking the sha256 trailer.
+/// `snapshot status FILE`: etcdutl's output, after checking the sha256 trailer (unless
+/// `--skip-hash-check`).
 pub fn status(
     file: &Path,
+    hash: Hash,
     format: Option<Format>,
     compat: Option<Compat>,
     io: &mut Streams<'_>,
@@ -25,7 +27,7 @@ pub fn status(
         Some(Compat::V36) => Layout::V36,
         _ => Layout::V35,
     };
-    let (trailer, s) = status::verified(file, layout);
+    let (trailer, s) = status::verified(file, layout, hash);
     let trailer = trailer.map_err(|e| Error::Failed(format!("{name}: {e}")))?;
     if trailer == Trailer::Absent {
         // Without a trailer the file must be a whole db file, not a snapshot cut short.

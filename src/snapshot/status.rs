@@ -221,12 +221,26 @@ fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// Whether `snapshot status` checks the sha256 trailer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hash {
+    Check,
+    /// `--skip-hash-check`: only the walk (and bbolt's check), as etcdutl's status does.
+    Skip,
+}
+
 /// The trailer check and etcdutl's walk at once, on two threads: each reads the file once, so
-/// verifying costs the longer of the two rather than their sum.
+/// verifying costs the longer of the two rather than their sum. The hash is the longer on any
+/// snapshot of some size: SHA-256 is one sequential stream (about 1.4 GB/s with the CPU's SHA
+/// instructions), while the walk reads only the pages below the high-water mark.
 pub fn verified(
     path: &Path,
     layout: Layout,
+    hash: Hash,
 ) -> (Result<Trailer, TrailerError>, Result<Status, StatusError>) {
+    if hash == Hash::Skip {
+        return (trailer_unchecked(path), status(path, layout));
+    }
     std::thread::scope(|scope| {
         let trailer = scope.spawn(|| verify_trailer(path));
         let status = status(path, layout);
@@ -239,6 +253,16 @@ pub fn verified(
     })
 }
 
+/// Whether the file carries a trailer, by its size alone.
+fn trailer_unchecked(path: &Path) -> Result<Trailer, TrailerError> {
+    let len = crate::material::open_regular(path)?.metadata()?.len();
+    Ok(if len % 512 == 32 {
+        Trailer::Unchecked
+    } else {
+        Trailer::Absent
+    })
+}
+
 /// What the sha256 trailer says.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Trailer {
@@ -246,6 +270,8 @@ pub enum Trailer {
     Verified,
     /// No trailer: a member's db file copied by hand, not a snapshot (`size % 512 != 32`).
     Absent,
+    /// A trailer, not checked (`--skip-hash-check`).
+    Unchecked,
 }
 
 #[derive(Debug, thiserror::Error)]
