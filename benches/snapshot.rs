@@ -2,7 +2,8 @@
 //! one run: median wall time and throughput of each, direct and through the fake API server's
 //! port-forward, as ratios. Then `kubectl-etcd snapshot status` (which also verifies the sha256
 //! trailer) against `etcdutl snapshot status` 3.5.1 (which does not) on the saved snapshot:
-//! median wall time and peak RSS.
+//! median wall time and peak RSS; with `--skip-hash-check` (the same work as etcdutl), and
+//! `openssl dgst -sha256` on the file as the floor of any verifying reader.
 //!
 //! Run with `cargo bench --bench snapshot` (needs etcd and etcdctl: scripts/setup; etcdctl
 //! and etcdutl 3.5.1 too when scripts/setup fetched them). BENCH_MB sets the database size
@@ -116,6 +117,25 @@ fn status_cases(file: &Path, etcd35: &Path, runs: usize) {
     let mut theirs = Command::new(&etcdutl);
     theirs.args(["snapshot", "status", "-w", "json"]).arg(file);
     cases.push(("etcdutl 3.5.1 snapshot status", theirs));
+    let mut walk = Command::new(PLUGIN);
+    walk.args(["snapshot", "status", "--skip-hash-check", "-w", "json"])
+        .arg(file);
+    cases.push((
+        "kubectl-etcd snapshot status --skip-hash-check (etcdutl's work)",
+        walk,
+    ));
+    // The floor of any verifying status: one SHA-256 over the file, by OpenSSL (which uses the
+    // CPU's SHA instructions). SHA-256 is one sequential stream; no reader can go under it.
+    if Command::new("openssl")
+        .arg("version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        let mut floor = Command::new("openssl");
+        floor.args(["dgst", "-sha256"]).arg(file);
+        cases.push(("openssl dgst -sha256 (the hash alone)", floor));
+    }
     let mut got: Vec<Vec<(Duration, i64)>> = vec![Vec::new(); cases.len()];
     for round in 0..=runs {
         for (i, (_, c)) in cases.iter_mut().enumerate() {
