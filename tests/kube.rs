@@ -631,6 +631,26 @@ fn a_kubeconfig_proxy_url_is_used() {
         tunnels.load(std::sync::atomic::Ordering::SeqCst) >= 1,
         "the API server was reached through the proxy"
     );
+    // With a proxy the warmed connections stay in kube-rs' pool (`apiserver/held.rs`): the
+    // port-forwards still upgrade, through the proxy too.
+    let sessions = || -> u64 { k.api.stats().port_forward_sessions.values().sum() };
+    let before = (
+        tunnels.load(std::sync::atomic::Ordering::SeqCst),
+        sessions(),
+    );
+    let (out, err, code, _) = run(k.with_certs().env("KUBECONFIG", &proxied).args([
+        "--via=port-forward",
+        "status",
+        "-w",
+        "simple",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with(&k.lab.members[0].client_url()), "{out}");
+    assert_eq!(sessions() - before.1, 1, "one port-forward");
+    assert!(
+        tunnels.load(std::sync::atomic::Ordering::SeqCst) > before.0,
+        "through the proxy"
+    );
 }
 
 /// Port-forwards and execs upgrade connections that were opened while the pods were listed
