@@ -305,7 +305,7 @@ impl Api {
                 let Ok(mut req) = hyper::Request::get("/version").body(Vec::new()) else {
                     return;
                 };
-                req.extensions_mut().insert(held::HoldForUpgrade);
+                req.extensions_mut().insert(held::HoldForUpgrade::default());
                 let _ = client.request_text(req).await;
             }));
         }

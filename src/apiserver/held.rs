@@ -22,9 +22,18 @@ use tokio::task::JoinHandle;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The mark a warm-up request carries (a request extension, never sent): the innermost service
-/// opens a connection of its own for it and holds it for an upgrade.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct HoldForUpgrade;
+/// opens a connection of its own for it and holds it for an upgrade. Once: a copy sent again
+/// (kube-rs' retry on 429/503/504, the renewal's on 401) shares the flag and goes to the pool,
+/// so that a struggling API server is not handed a new connection per attempt.
+#[derive(Clone, Debug, Default)]
+pub(super) struct HoldForUpgrade(Arc<std::sync::atomic::AtomicBool>);
+
+impl HoldForUpgrade {
+    /// True the first time only.
+    fn first(&self) -> bool {
+        !self.0.swap(true, std::sync::atomic::Ordering::SeqCst)
+    }
+}
 
 /// The warmed connections, ready or not yet, in the order they were opened.
 type Held = Arc<Mutex<VecDeque<SendRequest<Body>>>>;
@@ -175,7 +184,11 @@ where
             r.map(|b| Box::new(http_body_util::BodyExt::map_err(b, BoxError::from)) as Box<DynBody>)
         };
         let pooled = self.pooled.clone();
-        if req.extensions().get::<HoldForUpgrade>().is_some() {
+        if req
+            .extensions()
+            .get::<HoldForUpgrade>()
+            .is_some_and(HoldForUpgrade::first)
+        {
             let (connector, held) = (self.connector.clone(), self.held.clone());
             return Box::pin(async move { warm_up(connector, held, req).await.map(boxed) });
         }
@@ -293,6 +306,15 @@ mod tests {
         to_origin_form(&mut r);
         assert_eq!(r.uri(), "/");
         assert_eq!(r.headers()[HOST], "other");
+    }
+
+    #[test]
+    fn a_warm_up_sent_again_is_not_held_again() {
+        let mark = HoldForUpgrade::default();
+        let again = mark.clone();
+        assert!(mark.first());
+        assert!(!again.first());
+        assert!(!mark.first());
     }
 
     #[test]
