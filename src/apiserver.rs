@@ -2,9 +2,12 @@
 //! global flags to a plugin, so they are parsed here), and API errors worded for users.
 
 use crate::kubeconfig::{self, client as kubeclient};
+pub use held::Warm;
 use kube::config::KubeConfigOptions;
 use std::path::PathBuf;
 use std::time::Duration;
+
+mod held;
 
 /// How to build the API client: kubectl's global flags, as plain values.
 #[derive(Clone, Debug, Default)]
@@ -256,7 +259,8 @@ async fn connect_with(f: &ConnectOptions, mut loaded: kubeconfig::Loaded) -> Res
     let server = crate::redact::url(config.cluster_url.to_string().trim_end_matches('/'));
     let cluster_id =
         crate::config::ClusterId::new(&server, config.root_cert.as_deref(), &cluster_name);
-    let builder = kube::client::ClientBuilder::try_from(config).map_err(|e| {
+    let warm = Warm::default();
+    let builder = held::builder(config, &warm).map_err(|e| {
         ApiError::Config(format!(
             "cannot build a Kubernetes client for context {context:?}: {}",
             root(&e)
@@ -270,7 +274,7 @@ async fn connect_with(f: &ConnectOptions, mut loaded: kubeconfig::Loaded) -> Res
     };
     Ok(Api {
         client,
-        warm: Warm::default(),
+        warm,
         server,
         context,
         cluster_id,
@@ -283,12 +287,13 @@ impl Api {
     ///
     /// Every port-forward and exec upgrades an HTTP/1.1 connection of its own; started after
     /// discovery, each would first pay a TCP and a TLS handshake (two round trips to a distant
-    /// API server). Warmed now, they wait idle in the client's pool and the upgrades take them.
-    /// A failure here costs nothing: the upgrade then opens its connection as before.
+    /// API server). Opened now, they are held in [`Warm`], apart from the client's pool, and
+    /// each upgrade takes one (see `held.rs`). A failure here costs nothing: the upgrade then
+    /// opens its connection as before.
     ///
-    /// The warm-ups are held in [`Warm`]: every upgrade waits for them to end (bounded) before
-    /// it asks the pool for a connection, so it takes a warmed one instead of racing the
-    /// warm-ups to open one of its own.
+    /// Every upgrade waits for the warm-ups to end (bounded, [`Warm::ready`]) before it asks
+    /// for a connection, so it takes a warmed one instead of racing the warm-ups to open one of
+    /// its own.
     pub fn warm_up(&self, n: usize) {
         // Called before any upgrade could wait on the lock; if one does, it warms nothing.
         let Ok(mut pending) = self.warm.pending.try_lock() else {
@@ -297,7 +302,11 @@ impl Api {
         for _ in 0..n {
             let client = self.client.clone();
             pending.push(tokio::spawn(async move {
-                let _ = client.apiserver_version().await;
+                let Ok(mut req) = hyper::Request::get("/version").body(Vec::new()) else {
+                    return;
+                };
+                req.extensions_mut().insert(held::HoldForUpgrade::default());
+                let _ = client.request_text(req).await;
             }));
         }
     }
@@ -343,39 +352,6 @@ impl Api {
                 ApiError::Other(format!("{verb} {resource} in {namespace}: {}", root(&e)))
             }
         }
-    }
-}
-
-/// API connections being opened ahead of the port-forwards and execs that will upgrade them.
-#[derive(Clone, Default)]
-pub struct Warm {
-    /// An async lock: the first upgrade holds it while it waits for the warm-ups, so that the
-    /// others wait too, and then find nothing left to wait for.
-    pending: std::sync::Arc<tokio::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
-}
-
-impl std::fmt::Debug for Warm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Warm")
-    }
-}
-
-/// How long an upgrade waits for the warm-ups: a warm-up slower than this is a slow API
-/// server, and the upgrade opens its own connection as it would have without one.
-const WARM_WAIT: Duration = Duration::from_secs(3);
-
-impl Warm {
-    /// Waits (at most [`WARM_WAIT`] in all) for the warm-ups still running, so that their
-    /// connections are in the client's pool; then yields once, for the pool to take back the
-    /// last one's connection. Every caller after the first finds nothing left to wait for.
-    pub async fn ready(&self) {
-        let mut pending = self.pending.lock().await;
-        if pending.is_empty() {
-            return;
-        }
-        let all = futures_util::future::join_all(std::mem::take(&mut *pending));
-        let _ = tokio::time::timeout(WARM_WAIT, all).await;
-        tokio::task::yield_now().await;
     }
 }
 
