@@ -33,7 +33,7 @@ fn main() {
             .to_string(),
     );
 
-    // BENCH_ONLY=port-forward (or compare, etcdctl) runs one group of cases.
+    // BENCH_ONLY=port-forward (or compare, etcdctl, fleet) runs one group of cases.
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     let want = |group: &str| only.is_empty() || only == group;
     for n in [3usize, 5].into_iter().filter(|_| want("etcdctl")) {
@@ -62,6 +62,66 @@ fn main() {
             "port-forward sessions per member over the whole case: {:?}",
             s.port_forward_sessions
         );
+    }
+    if want("fleet") {
+        // Three clusters (each a lab behind its own fake API server) in one kubeconfig, no
+        // client certificates: `status --all-contexts` execs etcdctl in the etcd pods, against
+        // what people type today, `kubectl exec … etcdctl endpoint status --cluster` once per
+        // context, one after another.
+        let home = tempfile::tempdir().expect("tempdir");
+        let clusters: Vec<(Lab, common::fakeapi::FakeApi)> = (0..3)
+            .map(|i| {
+                let lab = Lab::start(3);
+                let api =
+                    common::fakeapi::FakeApi::start(common::kubeadm_api_config(&lab, "bench"));
+                let path = home.path().join(format!("c{i}.kubeconfig"));
+                api.write_kubeconfig(&path, &format!("c{i}"), "bench");
+                (lab, api)
+            })
+            .collect();
+        let parts: Vec<std::path::PathBuf> = (0..clusters.len())
+            .map(|i| home.path().join(format!("c{i}.kubeconfig")))
+            .collect();
+        let merged = home.path().join("fleet.kubeconfig");
+        let out = Command::new("kubectl")
+            .args(["config", "view", "--flatten"])
+            .env("KUBECONFIG", std::env::join_paths(&parts).expect("join"))
+            .output()
+            .expect("kubectl config view");
+        assert!(out.status.success(), "kubectl config view --flatten");
+        std::fs::write(&merged, &out.stdout).expect("write the merged kubeconfig");
+        let cache = home.path().join("cache");
+        let ours = vec![
+            PLUGIN.to_string(),
+            format!("--kubeconfig={}", merged.display()),
+            "--all-contexts".into(),
+            "status".into(),
+        ];
+        let script = home.path().join("by-hand.sh");
+        let lines: Vec<String> = (0..clusters.len())
+            .map(|i| {
+                format!(
+                    "kubectl --kubeconfig={} --cache-dir={} --context=c{i} exec -n kube-system etcd-cp-1 -c etcd -- etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key endpoint status --cluster -w table || exit 1",
+                    merged.display(),
+                    cache.display()
+                )
+            })
+            .collect();
+        std::fs::write(&script, lines.join("\n") + "\n").expect("write the script");
+        let theirs = vec!["sh".to_string(), script.display().to_string()];
+        // The credentials memory of these runs stays in the temporary home.
+        // SAFETY: set before any thread of this bench reads the environment again; the labs'
+        // and API servers' threads never read it.
+        unsafe { std::env::set_var("KUBECTL_ETCD_CONFIG", home.path().join("memory.yaml")) };
+        report.push(measure(&Case {
+            name: "status --all-contexts, 3 clusters of 3 members (exec)".into(),
+            ours,
+            theirs,
+            runs: 10,
+            baseline: "kubectl exec etcdctl, 3 contexts in turn",
+        }));
+        unsafe { std::env::remove_var("KUBECTL_ETCD_CONFIG") };
+        drop(clusters);
     }
     let mut compare_lines = Vec::new();
     if want("compare") {
