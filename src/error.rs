@@ -24,7 +24,15 @@ pub enum Error {
     /// No member could give a cluster-wide answer (member list, alarms), or the last failure
     /// of a per-member command, as etcdctl reports it.
     #[error(transparent)]
-    Endpoint(#[from] EndpointError),
+    Endpoint(EndpointError),
+    /// Every member's port-forward or exec was refused with 401 mid-run (the login ended):
+    /// one line for the run, as when discovery itself is refused. The first member's error,
+    /// and how many members met it.
+    #[error("{first}{}", all(*.members))]
+    LoginRefused {
+        first: EndpointError,
+        members: usize,
+    },
     #[error("{0}")]
     Io(#[from] std::io::Error),
     #[error(transparent)]
@@ -40,6 +48,57 @@ pub enum Error {
     /// Ctrl-C, SIGTERM or SIGHUP during an operation that cleaned up after itself.
     #[error("interrupted; nothing was saved")]
     Interrupted,
+}
+
+/// How many members met the refused login, when more than one did.
+fn all(members: usize) -> String {
+    if members > 1 {
+        format!(" (the same for all {members} members)")
+    } else {
+        String::new()
+    }
+}
+
+impl From<EndpointError> for Error {
+    /// A cluster-wide answer (member list, alarms) that no member could give because the API
+    /// server refused this machine's login is that, not the members' failure.
+    fn from(e: EndpointError) -> Error {
+        if e.is_login_refused() {
+            Error::LoginRefused {
+                first: e,
+                members: 1,
+            }
+        } else {
+            Error::Endpoint(e)
+        }
+    }
+}
+
+impl Error {
+    /// `Error::LoginRefused` when every member failed with a refused login (see
+    /// [`EndpointError::is_login_refused`]); checked before a per-member command prints its
+    /// rows, so that the run says it once instead of blaming each member.
+    pub fn login_refused<'a>(
+        mut errors: impl Iterator<Item = Option<&'a EndpointError>>,
+    ) -> Result<(), Error> {
+        let Some(Some(first)) = errors.next() else {
+            return Ok(());
+        };
+        if !first.is_login_refused() {
+            return Ok(());
+        }
+        let mut members = 1;
+        for e in errors {
+            match e {
+                Some(e) if e.is_login_refused() => members += 1,
+                _ => return Ok(()),
+            }
+        }
+        Err(Error::LoginRefused {
+            first: first.clone(),
+            members,
+        })
+    }
 }
 
 impl From<DiscoverError> for Error {

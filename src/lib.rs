@@ -368,6 +368,7 @@ fn exit_code(result: &Result<Outcome, Error>) -> i32 {
         Err(Error::BadArgs(_) | Error::Credentials(_)) => exit::BAD_ARGS,
         Err(Error::Unsupported(_)) => exit::BAD_FEATURE,
         Err(Error::NoMembers(_)) => exit::NO_MEMBERS,
+        Err(Error::LoginRefused { .. }) => exit::UNAUTHORIZED,
         Err(Error::CannotSee(_)) => exit::CANNOT_SEE,
         Err(Error::Cancelled) => exit::INTERRUPTED,
         Err(Error::Interrupted) => exit::INTERRUPTED,

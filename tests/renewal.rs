@@ -236,3 +236,46 @@ fn gone(pid: &str) -> bool {
             .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
     }
 }
+
+#[test]
+fn a_plugin_failing_when_run_again_mid_route_is_one_line_and_exit_7() {
+    // The first token serves the pod list and the warm-ups; the upgrades then meet a 401, and
+    // the plugin, run again, fails: every member's route fails for the same reason, which is
+    // this machine's login, not the members. One line, exit 7, as when discovery is refused.
+    for (via, command) in [
+        ("exec", "status"),
+        ("port-forward", "status"),
+        ("exec", "health"),
+        ("port-forward", "members"),
+    ] {
+        let r = Renewal::start(
+            3,
+            Script {
+                expires_in: None,
+                fails_from: Some(2),
+                hangs_from: None,
+            },
+            |cfg| cfg.token_uses = Some(3),
+        );
+        let mut c = r.plugin();
+        if via == "port-forward" {
+            c.args(r.lab.tls_flags());
+        }
+        let (out, err, code, _) = run(c.args([&format!("--via={via}"), command]));
+        let what = format!("{via} {command}");
+        assert_eq!((code, out.as_str()), (7, ""), "{what}: {out}\n{err}");
+        assert_eq!(err.lines().count(), 1, "{what}: {err}");
+        assert!(err.contains("was refused (401"), "{what}: {err}");
+        assert!(
+            err.contains("the login session ended; run mylogin"),
+            "{what}: {err}"
+        );
+        assert!(!err.contains("tok-"), "{what}: {err}");
+        if command != "members" {
+            assert!(
+                err.contains("(the same for all 3 members)"),
+                "{what}: {err}"
+            );
+        }
+    }
+}

@@ -11,6 +11,7 @@ pub async fn run(ctx: &Context, io: &mut Streams<'_>, rev: i64) -> Result<Outcom
         .cluster
         .each(|mut c| async move { c.hashkv(rev, want_version).await })
         .await;
+    Error::login_refused(results.iter().map(|r| r.as_ref().err()))?;
     let found = Compat::lowest(
         results
             .iter()

@@ -29,6 +29,10 @@ pub async fn run(ctx: &Context, io: &mut Streams<'_>) -> Result<Outcome, Error> 
         }
     }))
     .await;
+    Error::login_refused(results.iter().map(|(h, _)| match &h.error {
+        Some(HealthError::Endpoint(e)) => Some(e),
+        _ => None,
+    }))?;
     let found = Compat::lowest(results.iter().filter_map(|(_, v)| v.as_deref()));
     let rows: Vec<output::health::Row> = ctx
         .cluster

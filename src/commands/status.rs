@@ -10,6 +10,7 @@ pub async fn run(ctx: &Context, io: &mut Streams<'_>) -> Result<Outcome, Error> 
         .cluster
         .each(|mut c| async move { c.status().await })
         .await;
+    Error::login_refused(results.iter().map(|r| r.as_ref().err()))?;
     let rows: Vec<output::status::Row> = ctx
         .cluster
         .targets

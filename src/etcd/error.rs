@@ -68,6 +68,18 @@ fn rpc_text(code: tonic::Code, message: &str) -> String {
 }
 
 impl EndpointError {
+    /// The API server answered this member's port-forward or exec with 401: the token expired
+    /// or was revoked mid-run and could not be renewed. This machine's login, not the member.
+    pub fn is_login_refused(&self) -> bool {
+        matches!(
+            self,
+            EndpointError::Route(crate::route::RouteError::Api {
+                class: crate::apiserver::Class::Unauthorized,
+                ..
+            })
+        )
+    }
+
     /// The member did not answer in time (as opposed to refusing, or answering with an error):
     /// what a lossy link or a frozen process looks like.
     pub fn is_timeout(&self) -> bool {
