@@ -289,7 +289,7 @@ fn a_follower_frozen_most_of_the_time_is_a_slow_member() {
         });
         let mut cmd = lab.lock().unwrap().plugin();
         let (out, err, _, _) =
-            run(cmd.args(["doctor", "--samples=8", "--interval=300ms", "-w", "json"]));
+            run(cmd.args(["doctor", "--samples=12", "--interval=300ms", "-w", "json"]));
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         format!("{out}{err}")
     });
