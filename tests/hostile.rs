@@ -532,16 +532,6 @@ fn dial_timeout_zero_is_still_bounded() {
     assert!(took < Duration::from_secs(20), "{took:?}");
 }
 
-/// Whether `pid` is gone: no such process, or a zombie waiting for a reaper.
-fn gone(pid: &str) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
-    }
-}
-
 #[test]
 fn a_signal_while_a_credential_plugin_hangs_leaves_no_child() {
     use std::os::unix::process::ExitStatusExt;
@@ -592,13 +582,6 @@ fn a_signal_while_a_credential_plugin_hangs_leaves_no_child() {
         let pids = std::fs::read_to_string(&pids).unwrap();
         let pids: Vec<&str> = pids.split_whitespace().collect();
         assert_eq!(pids.len(), 2, "the plugin and its child: {pids:?}");
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !pids.iter().all(|p| gone(p)) {
-            assert!(
-                Instant::now() < deadline,
-                "{name}: plugin processes left running: {pids:?}"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        common::process::assert_all_gone(&pids, name);
     }
 }

@@ -217,24 +217,7 @@ fn a_plugin_hanging_when_run_again_is_stopped_at_the_same_bound() {
     let pids = std::fs::read_to_string(r.dir.path().join("pids")).unwrap();
     let pids: Vec<&str> = pids.split_whitespace().collect();
     assert_eq!(pids.len(), 2, "the plugin and its child: {pids:?}");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while !pids.iter().all(|p| gone(p)) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "plugin processes left running: {pids:?}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-}
-
-/// Ended: no such process, or a zombie waiting for its parent.
-fn gone(pid: &str) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
-    }
+    common::process::assert_all_gone(&pids, "the plugin and its child");
 }
 
 #[test]

@@ -414,16 +414,6 @@ fn deadline_plugin(secs: u32) -> Command {
     c
 }
 
-/// Whether `pid` is gone: no such process, or a zombie waiting for a reaper.
-fn gone(pid: &str) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
-    }
-}
-
 #[test]
 fn a_hanging_plugin_is_bounded_and_gone_afterwards() {
     let d = tempfile::tempdir().unwrap();
@@ -458,14 +448,7 @@ fn a_hanging_plugin_is_bounded_and_gone_afterwards() {
     let pids: Vec<&str> = pids.split_whitespace().collect();
     assert_eq!(pids.len(), 2, "the plugin and its child: {pids:?}");
     // The group was killed before the plugin exited; the kernel needs a moment to tear down.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !pids.iter().all(|p| gone(p)) {
-        assert!(
-            Instant::now() < deadline,
-            "plugin processes left running: {pids:?}"
-        );
-        std::thread::yield_now();
-    }
+    common::process::assert_all_gone(&pids, "the plugin and its child");
 }
 
 #[test]

@@ -7,36 +7,23 @@ mod common;
 mod opshelp;
 use common::fakeapi::{FakeApiConfig, mirror_pod, node, rewrite_addresses};
 use common::kubelab::{KubeLab, TOKEN};
-use common::{Lab, Options, assert_clean_stderr, kubeadm_api_config};
-use opshelp::{run_for, run_with_stdin};
+use common::{Lab, Options, assert_clean_stderr, keyspace, kubeadm_api_config};
+use opshelp::run_for;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 const APISERVER: &str = include_str!("fixtures/distros/kubeadm-kube-apiserver-pod.yaml");
 
-/// Puts (key, value) pairs in one etcdctl txn per 100 (values [a-z0-9], read from stdin).
+/// Puts (key, value) pairs in one etcdctl txn per 100.
 fn put_all(lab: &Lab, kvs: &[(String, String)]) {
     for chunk in kvs.chunks(100) {
-        let mut input = String::from("\n");
-        for (k, v) in chunk {
-            input.push_str(&format!("put {k} {v}\n"));
-        }
-        input.push_str("\n\n");
-        let (out, err, code) = run_with_stdin(
-            lab.etcdctl().args(["--command-timeout=30s", "txn"]),
-            input.as_bytes(),
-            Duration::from_secs(60),
-        );
-        assert_eq!(code, 0, "{out}{err}");
+        let ops: Vec<(String, Option<String>)> = chunk
+            .iter()
+            .map(|(k, v)| (k.clone(), Some(v.clone())))
+            .collect();
+        keyspace::txn(lab, &ops);
     }
-}
-
-fn value(seed: usize, len: usize) -> String {
-    let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    (0..len)
-        .map(|i| alphabet[(seed * 7 + i * 13) % alphabet.len()] as char)
-        .collect()
 }
 
 /// keys and bytes per resource from `usage -w json`.
@@ -70,12 +57,21 @@ fn apiserver_pod(lab: &Lab) -> k8s_openapi::api::core::v1::Pod {
 fn the_prefix_comes_from_kube_apiservers_etcd_prefix_unless_given() {
     let lab = Lab::start(1);
     let mut kvs = vec![
-        ("/kubernetes.io/secrets/shop/db".into(), value(1, 300)),
-        ("/kubernetes.io/namespaces/shop".into(), value(2, 100)),
-        ("/registry/pods/shop/stray".into(), value(3, 50)),
+        (
+            "/kubernetes.io/secrets/shop/db".into(),
+            keyspace::filler(1, 300),
+        ),
+        (
+            "/kubernetes.io/namespaces/shop".into(),
+            keyspace::filler(2, 100),
+        ),
+        ("/registry/pods/shop/stray".into(), keyspace::filler(3, 50)),
     ];
     for i in 0..5 {
-        kvs.push((format!("/kubernetes.io/pods/shop/web-{i}"), value(i, 900)));
+        kvs.push((
+            format!("/kubernetes.io/pods/shop/web-{i}"),
+            keyspace::filler(i, 900),
+        ));
     }
     put_all(&lab, &kvs);
     let expected = |prefix: &str| {
@@ -150,7 +146,7 @@ fn over_exec_the_read_stops_at_its_page_bound_and_says_what_is_missing() {
         .map(|i| {
             (
                 format!("/registry/configmaps/shop/cm-{i:03}"),
-                value(i, 20 + i % 7),
+                keyspace::filler(i, 20 + i % 7),
             )
         })
         .collect();
@@ -208,7 +204,7 @@ fn doctor_names_what_fills_a_db_over_half_its_quota() {
         .map(|i| {
             (
                 format!("/registry/configmaps/shop/big-{i}"),
-                value(i, 600_000),
+                keyspace::filler(i, 600_000),
             )
         })
         .collect();
@@ -216,7 +212,12 @@ fn doctor_names_what_fills_a_db_over_half_its_quota() {
         put_all(&lab, std::slice::from_ref(kv));
     }
     let pods: Vec<(String, String)> = (0..4)
-        .map(|i| (format!("/registry/pods/shop/web-{i}"), value(i, 2000)))
+        .map(|i| {
+            (
+                format!("/registry/pods/shop/web-{i}"),
+                keyspace::filler(i, 2000),
+            )
+        })
         .collect();
     put_all(&lab, &pods);
     let size = |kvs: &[(String, String)]| -> i64 {

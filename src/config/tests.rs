@@ -255,7 +255,9 @@ fn bounded<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
 }
 
 #[test]
-fn a_leftover_temporary_name_is_never_written_through() {
+fn the_old_fixed_temporary_name_planted_as_a_symlink_is_not_written_through() {
+    // Only a regression guard for the name 0.2.0 used: the temporary name is now random
+    // (tempfile, created O_EXCL), so no name can be planted in advance.
     let (d, m) = memory();
     std::fs::create_dir_all(m.path.parent().unwrap()).unwrap();
     let victim = d.path().join("victim");

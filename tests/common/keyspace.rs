@@ -7,7 +7,7 @@
 use super::{Lab, run_with_stdin};
 
 /// A value of `len` bytes of [a-z0-9] (etcdctl's txn takes it unquoted); never a real object.
-fn filler(seed: usize, len: usize) -> String {
+pub fn filler(seed: usize, len: usize) -> String {
     let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789";
     (0..len)
         .map(|i| alphabet[(seed * 11 + i * 17) % alphabet.len()] as char)
@@ -15,7 +15,7 @@ fn filler(seed: usize, len: usize) -> String {
 }
 
 /// One etcdctl txn: `Some(value)` puts, `None` deletes.
-fn txn(lab: &Lab, ops: &[(String, Option<String>)]) {
+pub fn txn(lab: &Lab, ops: &[(String, Option<String>)]) {
     let mut input = String::from("\n");
     for (k, v) in ops {
         match v {

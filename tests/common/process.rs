@@ -329,3 +329,26 @@ impl Drop for Running {
 pub fn output_within(c: &mut Command, limit: Duration) -> (Output, Duration) {
     Running::start_within(c, limit, None).finish()
 }
+
+/// Whether `pid` is gone: no such process, or a zombie waiting for a reaper.
+fn gone(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+/// Waits (at most 5 s: the kernel needs a moment to tear a killed group down) until every
+/// process in `pids` is gone; fails naming them otherwise.
+pub fn assert_all_gone(pids: &[&str], what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !pids.iter().all(|p| gone(p)) {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: processes left running: {pids:?}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
