@@ -27,13 +27,14 @@ use std::path::{Path, PathBuf};
 const RANKS: &[(&str, u8)] = &[
     // Plain values and leaves, used by all.
     ("compat", 0),
-    ("config", 0),
     ("duration", 0),
     ("examples", 0),
     ("humanize", 0),
     ("material", 0),
     ("names", 0),
     ("redact", 0),
+    // The credentials memory (its file checks are material's).
+    ("config", 1),
     // Kubernetes: the kubeconfig, the API client, then what is found and fetched through it.
     ("kubeconfig", 1),
     // etcdctl's endpoint rules; its messages show URLs through redact.

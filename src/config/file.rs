@@ -5,7 +5,7 @@
 use super::MemoryFile;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -37,7 +37,7 @@ pub(super) fn target(path: &Path) -> Result<PathBuf, String> {
                 };
             }
             Ok(m) => {
-                return match special(&m.file_type()) {
+                return match crate::material::not_regular(&m.file_type()) {
                     None => Ok(p),
                     Some(what) => Err(refusal(what)),
                 };
@@ -47,21 +47,6 @@ pub(super) fn target(path: &Path) -> Result<PathBuf, String> {
         }
     }
     Err("too many levels of symbolic links".into())
-}
-
-/// What a file that is not regular is, for messages.
-fn special(kind: &fs::FileType) -> Option<&'static str> {
-    if kind.is_file() {
-        None
-    } else if kind.is_dir() {
-        Some("a directory")
-    } else if kind.is_fifo() {
-        Some("a FIFO")
-    } else if kind.is_socket() {
-        Some("a socket")
-    } else {
-        Some("a device")
-    }
 }
 
 fn refusal(what: &str) -> String {
@@ -85,7 +70,7 @@ pub(super) fn read(path: &Path) -> Result<MemoryFile, ReadError> {
         .metadata()
         .map_err(|e| ReadError::Io(io_reason(&e)))?
         .file_type();
-    if let Some(what) = special(&kind) {
+    if let Some(what) = crate::material::not_regular(&kind) {
         return Err(ReadError::Io(refusal(what)));
     }
     let mut bytes = Vec::new();

@@ -108,20 +108,11 @@ fn read_special(file: &File, wait: Duration) -> Result<Vec<u8>, String> {
     }
 }
 
-/// Opens `path` for reading when it is a regular file (symlinks followed), else an
-/// `InvalidInput` error naming what it is. A FIFO with no writer blocks open(2) for ever, and
-/// neither a FIFO nor a device can be read at offsets, so a file read as a whole database
-/// (snapshots, db files) must be regular. `O_NONBLOCK` lets the open return whatever the file
-/// is; it is cleared before the first read.
-pub fn open_regular(path: &Path) -> io::Result<File> {
-    use std::os::fd::AsRawFd;
-    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)?;
-    let kind = file.metadata()?.file_type();
-    let what = if kind.is_file() {
+/// What a file that is not regular is ("a FIFO", "a directory", …), for messages; None for a
+/// regular file.
+pub fn not_regular(kind: &std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_file() {
         None
     } else if kind.is_dir() {
         Some("a directory")
@@ -131,7 +122,22 @@ pub fn open_regular(path: &Path) -> io::Result<File> {
         Some("a socket")
     } else {
         Some("a device")
-    };
+    }
+}
+
+/// Opens `path` for reading when it is a regular file (symlinks followed), else an
+/// `InvalidInput` error naming what it is. A FIFO with no writer blocks open(2) for ever, and
+/// neither a FIFO nor a device can be read at offsets, so a file read as a whole database
+/// (snapshots, db files) must be regular. `O_NONBLOCK` lets the open return whatever the file
+/// is; it is cleared before the first read.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)?;
+    let what = not_regular(&file.metadata()?.file_type());
     if let Some(what) = what {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
