@@ -156,7 +156,46 @@ pub enum RouteError {
     Exec,
 }
 
+/// The two upgrades the API server can refuse: what a refusal says each one needs and what
+/// avoids it.
+#[derive(Clone, Copy, Debug)]
+pub enum Upgrade {
+    PortForward,
+    Exec,
+}
+
 impl RouteError {
+    /// The API server's refusal of a port-forward or exec to `pod`, typed by its status code.
+    pub fn refused(upgrade: Upgrade, pods: &kube::Api<Pod>, pod: &str, e: &kube::Error) -> Self {
+        let (what, subresource, avoid) = match upgrade {
+            Upgrade::PortForward => (
+                "port-forward to",
+                "portforward",
+                "--via direct or --via exec avoid it",
+            ),
+            Upgrade::Exec => (
+                "exec in",
+                "exec",
+                "client credentials (--cert-secret, --ca-secret or --cacert/--cert/--key) avoid it",
+            ),
+        };
+        let message = crate::apiserver::root(e);
+        match crate::apiserver::classify(e) {
+            crate::apiserver::Class::Forbidden => RouteError::Forbidden {
+                message,
+                subresource,
+                namespace: pods.namespace().unwrap_or("").to_string(),
+                avoid,
+            },
+            class => RouteError::Api {
+                what,
+                pod: pod.to_string(),
+                message,
+                class,
+            },
+        }
+    }
+
     /// Both legs of a race, or the only one.
     pub fn legs(&self) -> Vec<&RouteError> {
         match self {
@@ -388,23 +427,10 @@ async fn forward(
     warm: &Warm,
 ) -> Result<(BoxIo, Option<ForwardError>), RouteError> {
     warm.ready().await;
-    let mut pf = pods.portforward(pod, &[port]).await.map_err(|e| {
-        let message = crate::apiserver::root(&e);
-        match crate::apiserver::classify(&e) {
-            crate::apiserver::Class::Forbidden => RouteError::Forbidden {
-                message,
-                subresource: "portforward",
-                namespace: pods.namespace().unwrap_or("").to_string(),
-                avoid: "--via direct or --via exec avoid it",
-            },
-            class => RouteError::Api {
-                what: "port-forward to",
-                pod: pod.to_string(),
-                message,
-                class,
-            },
-        }
-    })?;
+    let mut pf = pods
+        .portforward(pod, &[port])
+        .await
+        .map_err(|e| RouteError::refused(Upgrade::PortForward, pods, pod, &e))?;
     let stream = pf.take_stream(port).ok_or_else(|| RouteError::Api {
         what: "port-forward to",
         pod: pod.to_string(),

@@ -7,11 +7,11 @@ use crate::output::{self, Compat, Format, Streams};
 
 pub async fn run(ctx: &Context, io: &mut Streams<'_>, rev: i64) -> Result<Outcome, Error> {
     let want_version = ctx.compat.is_none();
-    let results = ctx
-        .cluster
-        .each(|mut c| async move { c.hashkv(rev, want_version).await })
-        .await;
-    Error::login_refused(results.iter().map(|r| r.as_ref().err()))?;
+    let results = super::each(
+        ctx,
+        |mut c| async move { c.hashkv(rev, want_version).await },
+    )
+    .await?;
     let found = Compat::lowest(
         results
             .iter()

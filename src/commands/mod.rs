@@ -23,6 +23,7 @@ pub mod version;
 use crate::analysis::{Severity, Thresholds};
 use crate::context::{self, Options, Sampling};
 use crate::error::Error;
+use crate::etcd::{Conn, EndpointError};
 use crate::output::{Format, Streams};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -221,4 +222,17 @@ async fn online(
         }
     }
     result
+}
+
+/// `ctx.cluster.each(f)` for a command that prints or picks from every member's answer: when
+/// every member was refused for this machine's login, that is the run's failure, said once
+/// (exit 7), not a row per member that blames none of them.
+async fn each<T, F, Fut>(ctx: &Context, f: F) -> Result<Vec<Result<T, EndpointError>>, Error>
+where
+    F: Fn(Conn) -> Fut,
+    Fut: Future<Output = Result<T, EndpointError>>,
+{
+    let results = ctx.cluster.each(f).await;
+    Error::login_refused(results.iter().map(|r| r.as_ref().err()))?;
+    Ok(results)
 }

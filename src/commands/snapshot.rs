@@ -108,7 +108,7 @@ async fn transfer(
     tty: bool,
 ) -> Result<save::Saved, Error> {
     let cluster = &ctx.cluster;
-    let statuses = cluster.each(|mut c| async move { c.status().await }).await;
+    let statuses = super::each(ctx, |mut c| async move { c.status().await }).await?;
     let candidates: Vec<Candidate> = cluster
         .targets
         .iter()

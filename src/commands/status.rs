@@ -6,11 +6,7 @@ use crate::error::Error;
 use crate::output::{self, Compat, Format, Streams};
 
 pub async fn run(ctx: &Context, io: &mut Streams<'_>) -> Result<Outcome, Error> {
-    let results = ctx
-        .cluster
-        .each(|mut c| async move { c.status().await })
-        .await;
-    Error::login_refused(results.iter().map(|r| r.as_ref().err()))?;
+    let results = super::each(ctx, |mut c| async move { c.status().await }).await?;
     let rows: Vec<output::status::Row> = ctx
         .cluster
         .targets

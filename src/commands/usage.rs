@@ -123,7 +123,7 @@ fn print(
 /// first page's revision.
 pub async fn run(ctx: &Context, io: &mut Streams<'_>, args: &Args) -> Result<Outcome, Error> {
     let cluster = &ctx.cluster;
-    let statuses = cluster.each(|mut c| async move { c.status().await }).await;
+    let statuses = super::each(ctx, |mut c| async move { c.status().await }).await?;
     let candidates: Vec<Candidate> = cluster
         .targets
         .iter()

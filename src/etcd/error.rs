@@ -70,14 +70,21 @@ fn rpc_text(code: tonic::Code, message: &str) -> String {
 impl EndpointError {
     /// The API server answered this member's port-forward or exec with 401: the token expired
     /// or was revoked mid-run and could not be renewed. This machine's login, not the member.
+    /// In a race, the port-forward leg refused is enough: the direct leg failing too leaves
+    /// the login as what stands between this machine and the member.
     pub fn is_login_refused(&self) -> bool {
-        matches!(
-            self,
-            EndpointError::Route(crate::route::RouteError::Api {
-                class: crate::apiserver::Class::Unauthorized,
-                ..
-            })
-        )
+        let EndpointError::Route(r) = self else {
+            return false;
+        };
+        r.legs().into_iter().any(|leg| {
+            matches!(
+                leg,
+                RouteError::Api {
+                    class: crate::apiserver::Class::Unauthorized,
+                    ..
+                }
+            )
+        })
     }
 
     /// The member did not answer in time (as opposed to refusing, or answering with an error):

@@ -4,10 +4,9 @@
 //! parsed into the same values the gRPC route produces, so the output looks the same.
 
 use super::{Alarms, EndpointError, HashKv, Health, HealthError, MemberList, Status};
-use crate::apiserver::{Class, classify, root};
 use crate::discover::ExecSpec;
 use crate::duration;
-use crate::route::RouteError;
+use crate::route::{RouteError, Upgrade};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::AttachParams;
 use serde::Deserialize;
@@ -48,7 +47,14 @@ impl Etcdctl {
                 .pods
                 .exec(&self.pod, argv, &params)
                 .await
-                .map_err(|e| exec_error(&self.pod, &self.pods, e))?;
+                .map_err(|e| {
+                    EndpointError::Route(RouteError::refused(
+                        Upgrade::Exec,
+                        &self.pods,
+                        &self.pod,
+                        &e,
+                    ))
+                })?;
             let (mut out, mut err) = (String::new(), String::new());
             let mut so = proc
                 .stdout()
@@ -219,25 +225,6 @@ fn parse<T: serde::de::DeserializeOwned>(ran: &Ran) -> Result<T, EndpointError> 
     }
     serde_json::from_str(text)
         .map_err(|e| EndpointError::Other(format!("cannot read etcdctl's JSON from the pod: {e}")))
-}
-
-/// The API server's refusal of the exec, typed by its status code.
-fn exec_error(pod: &str, pods: &kube::Api<Pod>, e: kube::Error) -> EndpointError {
-    let message = root(&e);
-    EndpointError::Route(match classify(&e) {
-        Class::Forbidden => RouteError::Forbidden {
-            message,
-            subresource: "exec",
-            namespace: pods.namespace().unwrap_or("").to_string(),
-            avoid: "client credentials (--cert-secret, --ca-secret or --cacert/--cert/--key) avoid it",
-        },
-        class => RouteError::Api {
-            what: "exec in",
-            pod: pod.to_string(),
-            message,
-            class,
-        },
-    })
 }
 
 #[cfg(test)]
