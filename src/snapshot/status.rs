@@ -239,10 +239,10 @@ pub fn verified(
     hash: Hash,
 ) -> (Result<Trailer, TrailerError>, Result<Status, StatusError>) {
     if hash == Hash::Skip {
-        return (trailer_unchecked(path), status(path, layout));
+        return (verify_trailer(path, hash), status(path, layout));
     }
     std::thread::scope(|scope| {
-        let trailer = scope.spawn(|| verify_trailer(path));
+        let trailer = scope.spawn(|| verify_trailer(path, hash));
         let status = status(path, layout);
         let trailer = trailer.join().unwrap_or_else(|_| {
             Err(TrailerError::Io(std::io::Error::other(
@@ -250,16 +250,6 @@ pub fn verified(
             )))
         });
         (trailer, status)
-    })
-}
-
-/// Whether the file carries a trailer, by its size alone.
-fn trailer_unchecked(path: &Path) -> Result<Trailer, TrailerError> {
-    let len = crate::material::open_regular(path)?.metadata()?.len();
-    Ok(if len % 512 == 32 {
-        Trailer::Unchecked
-    } else {
-        Trailer::Absent
     })
 }
 
@@ -284,11 +274,15 @@ pub enum TrailerError {
 
 /// The digest of a file's data and the trailer it carries, as `etcdutl snapshot restore`
 /// judges them: a snapshot's size is a multiple of 512 plus the 32-byte sha256 of the rest.
-pub fn verify_trailer(path: &Path) -> Result<Trailer, TrailerError> {
+/// With [`Hash::Skip`], only whether there is one.
+pub fn verify_trailer(path: &Path, hash: Hash) -> Result<Trailer, TrailerError> {
     let mut f = crate::material::open_regular(path)?;
     let len = f.metadata()?.len();
     if len % 512 != 32 {
         return Ok(Trailer::Absent);
+    }
+    if hash == Hash::Skip {
+        return Ok(Trailer::Unchecked);
     }
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     let mut left = len - 32;
@@ -391,17 +385,33 @@ mod tests {
         let f = tempfile::NamedTempFile::new().unwrap();
         let data = sample();
         std::fs::write(f.path(), &data).unwrap();
-        assert_eq!(verify_trailer(f.path()).unwrap(), Trailer::Absent);
+        assert_eq!(
+            verify_trailer(f.path(), Hash::Check).unwrap(),
+            Trailer::Absent
+        );
         let mut with = data.clone();
         with.extend(ring::digest::digest(&ring::digest::SHA256, &data).as_ref());
         std::fs::write(f.path(), &with).unwrap();
-        assert_eq!(verify_trailer(f.path()).unwrap(), Trailer::Verified);
+        assert_eq!(
+            verify_trailer(f.path(), Hash::Check).unwrap(),
+            Trailer::Verified
+        );
         with[100] ^= 1;
         std::fs::write(f.path(), &with).unwrap();
         assert!(matches!(
-            verify_trailer(f.path()),
+            verify_trailer(f.path(), Hash::Check),
             Err(TrailerError::Mismatch { .. })
         ));
+        // Skipped: only whether there is a trailer, by the size.
+        assert_eq!(
+            verify_trailer(f.path(), Hash::Skip).unwrap(),
+            Trailer::Unchecked
+        );
+        std::fs::write(f.path(), &data).unwrap();
+        assert_eq!(
+            verify_trailer(f.path(), Hash::Skip).unwrap(),
+            Trailer::Absent
+        );
     }
 
     #[test]
