@@ -59,21 +59,19 @@ async fn open(cluster: &Cluster, target: &Target) -> Result<Scraper, ScrapeError
 /// Each member's part is bounded by the dial timeout, two command timeouts and the interval.
 pub async fn sample(cluster: &Cluster, interval: Duration) -> Vec<Scraped> {
     join_all(cluster.targets.iter().map(|t| async move {
-        let mut scraped = Scraped {
-            endpoint: t.endpoint.display.clone(),
-            source: None,
-            result: Err(ScrapeError::NoWay(String::new())),
-        };
-        let mut scraper = match open(cluster, t).await {
-            Ok(s) => s,
-            Err(e) => {
-                scraped.result = Err(e);
-                return scraped;
-            }
-        };
-        scraped.source = Some((scraper.source.url.clone(), scraper.source.kind));
-        scraped.result = window(&mut scraper, interval).await;
-        scraped
+        let endpoint = t.endpoint.display.clone();
+        match open(cluster, t).await {
+            Ok(mut scraper) => Scraped {
+                endpoint,
+                source: Some((scraper.source.url.clone(), scraper.source.kind)),
+                result: window(&mut scraper, interval).await,
+            },
+            Err(e) => Scraped {
+                endpoint,
+                source: None,
+                result: Err(e),
+            },
+        }
     }))
     .await
 }
